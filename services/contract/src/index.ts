@@ -1,0 +1,5 @@
+export * from "./envelope.ts";
+export * from "./errors.ts";
+export * from "./event-types.ts";
+export * from "./keys.ts";
+export * from "./payloads.ts";

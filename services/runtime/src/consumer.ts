@@ -1,0 +1,368 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  decodeEvent,
+  type EventEnvelope,
+  type EventType,
+  fieldsToRecord,
+  type Keys,
+  NonRetryableError,
+} from "@conveyor/contract";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { createLimiter } from "./limiter.ts";
+import { isBusyGroupError, isNoGroupError } from "./redis.ts";
+import { ackAndDeadLetter } from "./scripts.ts";
+
+/** One entry as delivered to this consumer. */
+export interface Delivery {
+  /** The stream key the entry was read from. */
+  readonly stream: string;
+  /** The entry id in that stream. */
+  readonly entryId: string;
+  /** The consumer group it was delivered to. */
+  readonly group: string;
+  /** How many times it has been delivered, this time included (1 on first delivery). */
+  readonly deliveryCount: number;
+  /** Where to record the handler's last error, for the dead-letter reason. */
+  readonly failureKey: string;
+  /** The raw fields, as read. */
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+/** Does an entry's work and returns what to commit; throwing leaves the entry pending. */
+export type Handler<TOutcome> = (event: EventEnvelope, delivery: Delivery) => Promise<TOutcome>;
+
+/**
+ * Makes the handler's outcome durable and acknowledges the entry, atomically
+ * (see {@link ackAndPublish}). It must not acknowledge anything if it throws.
+ */
+export type Commit<TOutcome> = (delivery: Delivery, outcome: TOutcome) => Promise<void>;
+
+/** Options of {@link createStreamConsumer}. */
+export interface StreamConsumerOptions<TOutcome> {
+  /** Connection for commands and commits (pipelined; shared with the rest of the process). */
+  redis: Redis;
+  /** Opens the connection that blocking reads use; it is owned and closed by the consumer. */
+  openBlockingConnection: () => Redis;
+  keys: Keys;
+  /** The consumer group: one per service; replicas of a service share it. */
+  group: string;
+  /** This consumer's name: unique per process, so a dead one's entries can be claimed. */
+  consumer: string;
+  /** The event types (streams) to read. */
+  streams: readonly EventType[];
+  handle: Handler<TOutcome>;
+  commit: Commit<TOutcome>;
+  logger: Logger;
+  /** Most entries being handled at once; slow handlers overlap instead of queueing. Default 64. */
+  concurrency?: number;
+  /** Most entries one read returns. Default 50. */
+  batchSize?: number;
+  /** How long one blocking read waits for new entries. Default 2,000 ms. */
+  blockMs?: number;
+  /**
+   * How long an entry stays pending on a consumer before another may claim it. Must exceed the
+   * slowest handler, or live work is stolen and done twice. Default 30,000 ms.
+   */
+  claimIdleMs?: number;
+  /** How often to look for entries to claim. Default: half of `claimIdleMs`. */
+  claimIntervalMs?: number;
+  /** Deliveries after which an entry goes to the dead-letter stream. Default 5. */
+  maxDeliveries?: number;
+  /** How long `stop` waits for in-flight entries before giving up on them. Default 10,000 ms. */
+  stopTimeoutMs?: number;
+  /** How long a handler's last error is kept for the dead-letter reason. Default 1 day. */
+  failureTtlSeconds?: number;
+}
+
+/** A running consumer of one group over some streams. */
+export interface StreamConsumer {
+  start(): Promise<void>;
+  /** Stops reading, finishes in-flight entries, closes its connection. Idempotent. */
+  stop(): Promise<void>;
+  /** Whether the consumer is reading (its groups exist and it has not been stopped). */
+  readonly isRunning: boolean;
+  /** Entries being handled now. */
+  readonly inFlight: number;
+  /** Creates the consumer groups if missing (idempotent). */
+  ensureGroups(): Promise<void>;
+}
+
+type RawEntry = [id: string, fields: string[] | null];
+type ReadReply = Array<[stream: string, entries: RawEntry[]]> | null;
+
+/**
+ * Reads a consumer group over several streams and hands each entry to `handle`, with
+ * at-least-once delivery and effectively-once effects: an entry is acknowledged only by
+ * `commit` (after its effects are durable), entries of dead consumers are claimed after
+ * `claimIdleMs`, and an entry that is malformed, marked non-retryable, or delivered more than
+ * `maxDeliveries` times goes to the dead-letter stream with the reason.
+ */
+export function createStreamConsumer<TOutcome>(
+  options: StreamConsumerOptions<TOutcome>,
+): StreamConsumer {
+  const {
+    redis,
+    keys,
+    group,
+    consumer,
+    handle,
+    commit,
+    logger,
+    concurrency = 64,
+    batchSize = 50,
+    blockMs = 2_000,
+    claimIdleMs = 30_000,
+    maxDeliveries = 5,
+    stopTimeoutMs = 10_000,
+    failureTtlSeconds = 86_400,
+  } = options;
+  const claimIntervalMs = options.claimIntervalMs ?? Math.max(100, Math.floor(claimIdleMs / 2));
+  const streamKeys = options.streams.map((type) => keys.stream(type));
+  const limiter = createLimiter(concurrency);
+  const inFlight = new Map<string, Promise<void>>();
+  const log = logger.child({ group, consumer });
+
+  let blocking: Redis | undefined;
+  let blockingClientId: number | undefined;
+  let isRunning = false;
+  let isStopping = false;
+  let readLoop: Promise<void> | undefined;
+  let claimTimer: NodeJS.Timeout | undefined;
+  let claiming: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
+
+  async function ensureGroups(): Promise<void> {
+    for (const stream of streamKeys) {
+      try {
+        await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM");
+        log.info({ stream }, "created consumer group");
+      } catch (error) {
+        if (!isBusyGroupError(error)) throw error;
+      }
+    }
+  }
+
+  function dispatch(stream: string, entryId: string, flat: string[], deliveryCount: number) {
+    const id = `${stream}|${entryId}`;
+    const work = processEntry({
+      stream,
+      entryId,
+      group,
+      deliveryCount,
+      failureKey: keys.failure(stream, entryId),
+      fields: fieldsToRecord(flat),
+    }).finally(() => {
+      inFlight.delete(id);
+      limiter.release();
+    });
+    inFlight.set(id, work);
+  }
+
+  async function processEntry(delivery: Delivery): Promise<void> {
+    const decoded = decodeEvent(delivery.fields);
+    if (!decoded.ok) return deadLetter(delivery, decoded.reason);
+    if (delivery.deliveryCount > maxDeliveries) {
+      return deadLetter(delivery, `not processed after ${maxDeliveries} deliveries`);
+    }
+    try {
+      const outcome = await handle(decoded.event, delivery);
+      await commit(delivery, outcome);
+    } catch (error) {
+      if (error instanceof NonRetryableError) return deadLetter(delivery, error.message);
+      const message = error instanceof Error ? error.message : String(error);
+      log.warn(
+        {
+          err: error,
+          stream: delivery.stream,
+          entryId: delivery.entryId,
+          orderId: decoded.event.orderId,
+        },
+        "handler failed; the entry stays pending and will be retried",
+      );
+      await redis.set(delivery.failureKey, message, "EX", failureTtlSeconds).catch(() => {});
+    }
+  }
+
+  async function deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    const fields = [
+      "reason",
+      reason,
+      "stream",
+      delivery.stream,
+      "entryId",
+      delivery.entryId,
+      "group",
+      group,
+      "consumer",
+      consumer,
+      "deliveries",
+      String(delivery.deliveryCount),
+      "deadLetteredAt",
+      new Date().toISOString(),
+      "orderId",
+      delivery.fields.orderId ?? "",
+      "fields",
+      JSON.stringify(delivery.fields),
+    ];
+    try {
+      const isMoved = await ackAndDeadLetter(redis, delivery, keys.deadLetter, fields);
+      if (isMoved)
+        log.error({ stream: delivery.stream, entryId: delivery.entryId, reason }, "dead-lettered");
+    } catch (error) {
+      log.error(
+        { err: error, entryId: delivery.entryId },
+        "could not dead-letter; entry stays pending",
+      );
+    }
+  }
+
+  async function read(): Promise<void> {
+    let failures = 0;
+    while (!isStopping) {
+      await limiter.whenFree();
+      if (isStopping) break;
+      const count = Math.min(batchSize, limiter.free);
+      let reply: ReadReply;
+      try {
+        reply = (await (blocking as Redis).xreadgroup(
+          "GROUP",
+          group,
+          consumer,
+          "COUNT",
+          count,
+          "BLOCK",
+          blockMs,
+          "STREAMS",
+          ...streamKeys,
+          ...streamKeys.map(() => ">"),
+        )) as ReadReply;
+        failures = 0;
+      } catch (error) {
+        if (isStopping) break;
+        if (isNoGroupError(error)) {
+          log.warn("consumer group missing (stream deleted or Redis reset); recreating it");
+          await ensureGroups().catch((err) => log.error({ err }, "could not recreate groups"));
+          continue;
+        }
+        failures += 1;
+        log.error({ err: error }, "read failed; retrying");
+        await sleep(Math.min(5_000, 100 * 2 ** failures));
+        continue;
+      }
+      for (const [stream, entries] of reply ?? []) {
+        for (const [entryId, flat] of entries) {
+          await limiter.acquire();
+          dispatch(stream, entryId, flat ?? [], 1);
+        }
+      }
+    }
+  }
+
+  async function claimStale(): Promise<void> {
+    for (const stream of streamKeys) {
+      let cursor = "0-0";
+      do {
+        if (isStopping) return;
+        const [next, entries, deletedIds = []] = (await redis.xautoclaim(
+          stream,
+          group,
+          consumer,
+          claimIdleMs,
+          cursor,
+          "COUNT",
+          batchSize,
+        )) as [string, RawEntry[], string[]?];
+        cursor = next;
+        if (deletedIds.length > 0) await redis.xack(stream, group, ...deletedIds);
+        const claimed = entries.filter(([id]) => !inFlight.has(`${stream}|${id}`));
+        if (claimed.length === 0) continue;
+        const counts = await deliveryCounts(stream, claimed);
+        log.warn(
+          { stream, count: claimed.length },
+          "claimed entries left pending by another consumer",
+        );
+        for (const [entryId, flat] of claimed) {
+          await limiter.acquire();
+          dispatch(stream, entryId, flat ?? [], counts.get(entryId) ?? maxDeliveries + 1);
+        }
+      } while (cursor !== "0-0");
+    }
+  }
+
+  async function deliveryCounts(stream: string, entries: RawEntry[]): Promise<Map<string, number>> {
+    const ids = entries.map(([id]) => id);
+    const rows = (await redis.xpending(
+      stream,
+      group,
+      ids[0] as string,
+      ids.at(-1) as string,
+      ids.length,
+      consumer,
+    )) as Array<[string, string, number, number]>;
+    return new Map(rows.map(([id, , , count]) => [id, Number(count)]));
+  }
+
+  function scheduleClaims(): void {
+    const run = () => {
+      if (isStopping || claiming) return;
+      claiming = claimStale()
+        .catch((error) => {
+          if (isNoGroupError(error)) return ensureGroups();
+          log.error({ err: error }, "claiming stale entries failed");
+        })
+        .finally(() => {
+          claiming = undefined;
+        });
+    };
+    run();
+    claimTimer = setInterval(run, claimIntervalMs);
+    claimTimer.unref();
+  }
+
+  return {
+    get isRunning() {
+      return isRunning;
+    },
+    get inFlight() {
+      return limiter.inFlight;
+    },
+    ensureGroups,
+    async start() {
+      if (isRunning || isStopping) return;
+      await ensureGroups();
+      blocking = options.openBlockingConnection();
+      const connection = blocking;
+      const rememberId = async () => {
+        blockingClientId = Number(await connection.client("ID"));
+      };
+      connection.on("ready", () => void rememberId().catch(() => {}));
+      await rememberId();
+      isRunning = true;
+      readLoop = read();
+      scheduleClaims();
+      log.info({ streams: options.streams, concurrency, batchSize }, "consumer started");
+    },
+    stop() {
+      stopping ??= (async () => {
+        isStopping = true;
+        if (claimTimer) clearInterval(claimTimer);
+        if (blockingClientId !== undefined) {
+          // Ends the blocked XREADGROUP now instead of after up to blockMs.
+          await redis.client("UNBLOCK", blockingClientId).catch(() => {});
+        }
+        await readLoop;
+        await claiming;
+        const drained = Promise.allSettled([...inFlight.values()]).then(() => true);
+        const isDrained = await Promise.race([drained, sleep(stopTimeoutMs, false)]);
+        if (!isDrained) {
+          log.warn({ inFlight: inFlight.size }, "stop timed out; unfinished entries stay pending");
+        }
+        blocking?.disconnect();
+        isRunning = false;
+        log.info("consumer stopped");
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+
+/** Reads a boolean the way people write it in env files. */
+export const booleanFromEnv = z
+  .enum(["true", "false", "1", "0", "yes", "no", ""])
+  .transform((value) => value === "true" || value === "1" || value === "yes");
+
+/** Settings every deployable shares: where Redis is, the key prefix, logging. */
+export const commonEnvShape = {
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+  STREAM_PREFIX: z
+    .string()
+    .regex(/^[^{}\s]*$/, "no braces or spaces")
+    .default("conveyor:"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_PRETTY: booleanFromEnv.default(false),
+};
+
+/** Settings of a stream worker (a service that consumes events), each with its default. */
+export const workerEnvShape = {
+  ...commonEnvShape,
+  /** `/healthz` and `/readyz`; 0 picks a free port. */
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65_535),
+  HEALTH_HOST: z.string().default("0.0.0.0"),
+  /** Unique per replica, so that a dead replica's pending entries can be claimed. */
+  CONSUMER_NAME: z.string().min(1).default(`${hostname()}-${process.pid}`),
+  CONCURRENCY: z.coerce.number().int().positive().default(64),
+  BATCH_SIZE: z.coerce.number().int().positive().default(50),
+  BLOCK_MS: z.coerce.number().int().positive().default(2_000),
+  CLAIM_IDLE_MS: z.coerce.number().int().positive().default(30_000),
+  CLAIM_INTERVAL_MS: z.coerce.number().int().positive().optional(),
+  MAX_DELIVERIES: z.coerce.number().int().positive().default(5),
+  STOP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  TRIM_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
+};
+
+/**
+ * Parses `process.env` with a schema once at start. On bad settings it prints every problem
+ * and exits, rather than letting a half-configured process run.
+ */
+export function parseEnv<TShape extends z.ZodRawShape>(
+  shape: TShape,
+  source: NodeJS.ProcessEnv = process.env,
+): z.infer<z.ZodObject<TShape>> {
+  const parsed = z.object(shape).safeParse(source);
+  if (!parsed.success) {
+    console.error(`Invalid configuration:\n${z.prettifyError(parsed.error)}`);
+    process.exit(1);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,21 @@
+import { type EventEnvelope, encodeEvent, type Keys } from "@conveyor/contract";
+import type { Redis } from "ioredis";
+import type { Commit } from "./consumer.ts";
+import { ackAndPublish } from "./scripts.ts";
+
+/** What a service's handler returns: the events its work produced, to publish with the ack. */
+export type Publication = readonly EventEnvelope[];
+
+/**
+ * The commit of a service: acknowledges the input entry and publishes the handler's events to
+ * their streams in one atomic step, so an output is never lost nor published twice.
+ */
+export function publishWithAck(redis: Redis, keys: Keys): Commit<Publication> {
+  return async (delivery, events) => {
+    await ackAndPublish(
+      redis,
+      delivery,
+      events.map((event) => ({ stream: keys.stream(event.type), fields: encodeEvent(event) })),
+    );
+  };
+}

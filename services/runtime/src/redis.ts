@@ -1,0 +1,35 @@
+import { Redis } from "ioredis";
+
+/** How a connection is used: blocking reads need their own connection and no command timeout. */
+export type ConnectionRole = "commands" | "blocking";
+
+/**
+ * Opens a Redis connection from a URL (`redis://` or `rediss://` for TLS, password included).
+ *
+ * A `commands` connection pipelines automatically, so that many entries processed at once share
+ * round trips. A `blocking` connection waits through reconnects instead of failing a read.
+ */
+export function createRedis(url: string, role: ConnectionRole, name: string): Redis {
+  const connectionName = `${name}:${role}`;
+  if (role === "blocking") return new Redis(url, { connectionName, maxRetriesPerRequest: null });
+  return new Redis(url, { connectionName, enableAutoPipelining: true, maxRetriesPerRequest: 3 });
+}
+
+/** Whether an error is Redis saying a consumer group (or its stream) does not exist. */
+export function isNoGroupError(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOGROUP");
+}
+
+/** Whether an error is Redis saying a consumer group already exists. */
+export function isBusyGroupError(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("BUSYGROUP");
+}
+
+/** Turns a flat `[key, value, …]` reply (or a map) into a record. */
+export function replyToRecord(reply: unknown): Record<string, unknown> {
+  if (reply instanceof Map) return Object.fromEntries(reply);
+  if (!Array.isArray(reply)) return (reply ?? {}) as Record<string, unknown>;
+  const record: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) record[String(reply[i])] = reply[i + 1];
+  return record;
+}

@@ -1,0 +1,100 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { replyToRecord } from "./redis.ts";
+
+/** Options of {@link createStreamTrimmer}. */
+export interface StreamTrimmerOptions {
+  redis: Redis;
+  /** Stream keys to keep bounded. */
+  streams: readonly string[];
+  /** How often to trim. Default 10,000 ms. */
+  intervalMs?: number;
+  logger: Logger;
+}
+
+/** Periodically trims streams by their consumer groups' progress. */
+export interface StreamTrimmer {
+  start(): void;
+  stop(): Promise<void>;
+  /** Trims every stream once now; resolves the number of entries removed. */
+  trimNow(): Promise<number>;
+}
+
+function compareIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split("-").map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split("-").map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
+}
+
+/**
+ * The id below which no group still needs any entry of `stream`, or `undefined` if nothing may
+ * be trimmed. For each group, everything before its oldest pending entry (or, with nothing
+ * pending, before its last delivered entry) has been acknowledged. A stream without groups is
+ * left whole: a group created later starts from its beginning.
+ */
+export async function safeTrimPoint(redis: Redis, stream: string): Promise<string | undefined> {
+  const groups = (await redis.xinfo("GROUPS", stream)) as unknown[];
+  if (groups.length === 0) return undefined;
+  let floor: string | undefined;
+  for (const raw of groups) {
+    const info = replyToRecord(raw);
+    const name = String(info.name);
+    let groupFloor = String(info["last-delivered-id"]);
+    if (Number(info.pending) > 0) {
+      const [count, oldestPending] = (await redis.xpending(stream, name)) as [
+        number,
+        string | null,
+      ];
+      if (Number(count) > 0 && oldestPending) groupFloor = oldestPending;
+    }
+    if (floor === undefined || compareIds(groupFloor, floor) < 0) floor = groupFloor;
+  }
+  return floor === "0-0" ? undefined : floor;
+}
+
+/**
+ * Keeps streams bounded without losing work: it trims with `XTRIM MINID` up to the point every
+ * consumer group has acknowledged, never with a blind MAXLEN that would drop entries a stopped
+ * service still needs.
+ */
+export function createStreamTrimmer(options: StreamTrimmerOptions): StreamTrimmer {
+  const { redis, streams, logger, intervalMs = 10_000 } = options;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+
+  async function trimNow(): Promise<number> {
+    let removed = 0;
+    for (const stream of streams) {
+      const floor = await safeTrimPoint(redis, stream).catch(() => undefined);
+      if (floor) removed += Number(await redis.xtrim(stream, "MINID", "~", floor));
+    }
+    return removed;
+  }
+
+  return {
+    trimNow,
+    start() {
+      timer = setInterval(() => {
+        if (running) return;
+        running = trimNow()
+          .then((removed) => {
+            if (removed > 0) logger.debug({ removed }, "trimmed streams");
+            return removed;
+          })
+          .catch((error: unknown) => {
+            logger.warn({ err: error }, "trimming failed");
+            return 0;
+          })
+          .finally(() => {
+            running = undefined;
+          });
+      }, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,167 @@
+import { createKeys, type EventType, type Keys, type ServiceName } from "@conveyor/contract";
+import type { Redis } from "ioredis";
+import type { z } from "zod";
+import { createStreamConsumer, type Handler } from "./consumer.ts";
+import type { workerEnvShape } from "./env.ts";
+import { createHealthServer } from "./health.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { type Publication, publishWithAck } from "./publish.ts";
+import { createRedis, replyToRecord } from "./redis.ts";
+import { createStreamTrimmer } from "./trimmer.ts";
+
+/** The parsed settings of a worker. */
+export type WorkerEnv = z.infer<z.ZodObject<typeof workerEnvShape>>;
+
+/** What a service's handler is built from. */
+export interface WorkerContext {
+  redis: Redis;
+  keys: Keys;
+  logger: Logger;
+}
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  name: ServiceName;
+  env: WorkerEnv;
+  /** The event types the service consumes. */
+  streams: readonly EventType[];
+  /** Builds the service's business logic: one event in, the events it produces out. */
+  createHandler: (context: WorkerContext) => Handler<Publication>;
+  /** Prepares state before consuming (e.g. seeding the catalog); must be idempotent. */
+  setup?: (context: WorkerContext) => Promise<void>;
+}
+
+/** A running service: its consumer, trimmer and health server. */
+export interface Worker {
+  start(): Promise<void>;
+  /** Drains in-flight work and closes everything. Idempotent. */
+  stop(): Promise<void>;
+  readonly logger: Logger;
+  /** The health server's port (after start). */
+  readonly healthPort: number;
+}
+
+/**
+ * Wires a service: Redis connections, a consumer group over its input streams whose handler's
+ * events are published atomically with each ack, a trimmer for those streams, and `/healthz` +
+ * `/readyz`. Only the business logic differs between services.
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const { env, name } = options;
+  const logger = createLogger({ name, level: env.LOG_LEVEL, isPretty: env.LOG_PRETTY });
+  const keys = createKeys(env.STREAM_PREFIX);
+  const redis = createRedis(env.REDIS_URL, "commands", name);
+  redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+  const context: WorkerContext = { redis, keys, logger };
+  const streamKeys = options.streams.map((type) => keys.stream(type));
+
+  const consumer = createStreamConsumer({
+    redis,
+    openBlockingConnection: () => createRedis(env.REDIS_URL, "blocking", name),
+    keys,
+    group: name,
+    consumer: env.CONSUMER_NAME,
+    streams: options.streams,
+    handle: options.createHandler(context),
+    commit: publishWithAck(redis, keys),
+    logger,
+    concurrency: env.CONCURRENCY,
+    batchSize: env.BATCH_SIZE,
+    blockMs: env.BLOCK_MS,
+    claimIdleMs: env.CLAIM_IDLE_MS,
+    ...(env.CLAIM_INTERVAL_MS ? { claimIntervalMs: env.CLAIM_INTERVAL_MS } : {}),
+    maxDeliveries: env.MAX_DELIVERIES,
+    stopTimeoutMs: env.STOP_TIMEOUT_MS,
+  });
+  const trimmer = createStreamTrimmer({
+    redis,
+    streams: streamKeys,
+    intervalMs: env.TRIM_INTERVAL_MS,
+    logger,
+  });
+  const health = createHealthServer({
+    port: env.HEALTH_PORT,
+    host: env.HEALTH_HOST,
+    async checkReadiness() {
+      const missing: string[] = [];
+      for (const stream of streamKeys) {
+        const groups = (await redis.xinfo("GROUPS", stream).catch(() => [])) as unknown[];
+        if (!groups.some((group) => replyToRecord(group).name === name)) missing.push(stream);
+      }
+      const isReady = consumer.isRunning && missing.length === 0;
+      return {
+        isReady,
+        details: {
+          consumer: env.CONSUMER_NAME,
+          inFlight: consumer.inFlight,
+          missingGroups: missing,
+        },
+      };
+    },
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    logger,
+    get healthPort() {
+      return health.port;
+    },
+    async start() {
+      await options.setup?.(context);
+      await consumer.start();
+      trimmer.start();
+      await health.start();
+      logger.info(
+        {
+          healthz: `http://127.0.0.1:${health.port}/healthz`,
+          readyz: `http://127.0.0.1:${health.port}/readyz`,
+        },
+        `${name} ready`,
+      );
+    },
+    stop() {
+      stopping ??= (async () => {
+        await consumer.stop();
+        await trimmer.stop();
+        await health.stop();
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return stopping;
+    },
+  };
+}
+
+/**
+ * Runs a long-lived thing until SIGTERM or SIGINT, then stops it and exits 0 (1 if stopping
+ * failed). A second signal exits at once.
+ */
+export function runUntilSignal(
+  lifecycle: { start(): Promise<void>; stop(): Promise<void> },
+  logger: Logger,
+): void {
+  let isStopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (isStopping) {
+      logger.warn({ signal }, "second signal; exiting now");
+      process.exit(1);
+    }
+    isStopping = true;
+    logger.info({ signal }, "stopping: finishing in-flight work");
+    lifecycle.stop().then(
+      () => {
+        logger.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "stop failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+  lifecycle.start().catch((error: unknown) => {
+    logger.fatal({ err: error }, "failed to start");
+    process.exit(1);
+  });
+}

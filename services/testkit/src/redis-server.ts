@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { freePort } from "./ports.ts";
+
+/** A redis-server owned by a test run: its own port and data directory. */
+export interface RedisServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  /** Kills it at once (SIGKILL), as a crash would; `start` brings it back on the same port. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it and removes its data directory. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /** Persist with AOF (for tests that kill and restart Redis). Default false. */
+  isPersistent?: boolean;
+}
+
+/**
+ * Starts a private `redis-server` on a free port with a temporary directory, so that tests never
+ * touch a shared Redis. Requires `redis-server` on the PATH (Debian: `apt-get install redis-server`).
+ */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const dir = await mkdtemp(join(tmpdir(), "conveyor-redis-"));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+
+  async function start(): Promise<void> {
+    const args = [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--save",
+      "",
+      "--appendonly",
+      options.isPersistent ? "yes" : "no",
+      "--appendfsync",
+      "everysec",
+      "--maxmemory-policy",
+      "noeviction",
+      "--protected-mode",
+      "yes",
+    ];
+    child = spawn("redis-server", args, { stdio: "ignore" });
+    const started = child;
+    const failed = new Promise<never>((_, reject) => {
+      started.once("error", (error) =>
+        reject(new Error(`cannot start redis-server (is it installed?): ${error.message}`)),
+      );
+      started.once("exit", (code) => reject(new Error(`redis-server exited with code ${code}`)));
+    });
+    failed.catch(() => {});
+    await Promise.race([waitForPing(port), failed]);
+  }
+
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    start,
+    async kill() {
+      const running = child;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise((resolve) => running.once("exit", resolve));
+      running.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      const running = child;
+      if (running && running.exitCode === null) {
+        const exited = new Promise((resolve) => running.once("exit", resolve));
+        running.kill("SIGTERM");
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForPing(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const probe = new Redis(port, "127.0.0.1", {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    try {
+      await probe.connect();
+      await probe.ping();
+      return;
+    } catch {
+      await sleep(50);
+    } finally {
+      probe.disconnect();
+    }
+  }
+  throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+}
