@@ -40,7 +40,7 @@ export type Commit<TOutcome> = (delivery: Delivery, outcome: TOutcome) => Promis
 
 /** Options of {@link createStreamConsumer}. */
 export interface StreamConsumerOptions<TOutcome> {
-  /** Connection for commands and commits (pipelined; shared with the rest of the process). */
+  /** Connection for commands and commits (shared with the rest of the process). */
   redis: Redis;
   /** Opens the connection that blocking reads use; it is owned and closed by the consumer. */
   openBlockingConnection: () => Redis;

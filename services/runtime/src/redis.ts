@@ -6,13 +6,13 @@ export type ConnectionRole = "commands" | "blocking";
 /**
  * Opens a Redis connection from a URL (`redis://` or `rediss://` for TLS, password included).
  *
- * A `commands` connection pipelines automatically, so that many entries processed at once share
- * round trips. A `blocking` connection waits through reconnects instead of failing a read.
+ * A `blocking` connection waits through reconnects instead of failing a read. Auto-pipelining
+ * stays off: ioredis can misalign replies when scripts share an automatic pipeline (redis/ioredis#1931).
  */
 export function createRedis(url: string, role: ConnectionRole, name: string): Redis {
   const connectionName = `${name}:${role}`;
   if (role === "blocking") return new Redis(url, { connectionName, maxRetriesPerRequest: null });
-  return new Redis(url, { connectionName, enableAutoPipelining: true, maxRetriesPerRequest: 3 });
+  return new Redis(url, { connectionName, maxRetriesPerRequest: 3 });
 }
 
 /** Whether an error is Redis saying a consumer group (or its stream) does not exist. */

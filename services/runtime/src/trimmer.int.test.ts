@@ -1,0 +1,76 @@
+import { createKeys } from "@conveyor/contract";
+import { uniquePrefix } from "@conveyor/testkit";
+import { pino } from "pino";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { createRedis } from "./redis.ts";
+import { createStreamTrimmer, safeTrimPoint } from "./trimmer.ts";
+
+const redis = createRedis(inject("redisUrl"), "commands", "trimmer-test");
+const logger = pino({ level: "silent" });
+afterAll(() => redis.disconnect());
+
+async function fill(stream: string, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 1)
+    ids.push((await redis.xadd(stream, "*", "n", String(i))) as string);
+  return ids;
+}
+
+async function readAndAck(stream: string, group: string, count: number, ackCount = count) {
+  const reply = (await redis.xreadgroup(
+    "GROUP",
+    group,
+    "c",
+    "COUNT",
+    count,
+    "STREAMS",
+    stream,
+    ">",
+  )) as Array<[string, Array<[string, string[]]>]> | null;
+  const ids = reply?.[0]?.[1].map(([id]) => id) ?? [];
+  if (ackCount > 0) await redis.xack(stream, group, ...ids.slice(0, ackCount));
+  return ids;
+}
+
+describe("stream trimmer", () => {
+  it("never trims entries a group has not acknowledged, and trims what every group has", async () => {
+    const stream = createKeys(uniquePrefix("trim")).stream("order.created");
+    const ids = await fill(stream, 1_000);
+    await redis.xgroup("CREATE", stream, "fast", "0");
+    await redis.xgroup("CREATE", stream, "slow", "0");
+    await readAndAck(stream, "fast", 1_000);
+    // "slow" read 600 entries but acknowledged only the first 500 (100 still pending).
+    await readAndAck(stream, "slow", 600, 500);
+
+    expect(await safeTrimPoint(redis, stream)).toBe(ids[500]);
+    const trimmer = createStreamTrimmer({ redis, streams: [stream], logger });
+    await trimmer.trimNow();
+    const [first] = (await redis.xrange(stream, "-", "+", "COUNT", 1)) as Array<[string, string[]]>;
+    const firstKept = first?.[0] as string;
+    // Approximate trimming removes whole nodes only: it may keep some acked entries, never less.
+    expect(ids.indexOf(firstKept)).toBeLessThanOrEqual(500);
+    expect(await redis.xlen(stream)).toBeGreaterThanOrEqual(500);
+    expect(await redis.xlen(stream)).toBeLessThan(1_000);
+  });
+
+  it("keeps a whole backlog for a group that is stopped", async () => {
+    const stream = createKeys(uniquePrefix("trim")).stream("payment.processed");
+    await fill(stream, 5_000);
+    await redis.xgroup("CREATE", stream, "running", "0");
+    await redis.xgroup("CREATE", stream, "stopped", "0");
+    await readAndAck(stream, "running", 5_000);
+    const trimmer = createStreamTrimmer({ redis, streams: [stream], logger });
+    expect(await trimmer.trimNow()).toBe(0);
+    expect(await redis.xlen(stream)).toBe(5_000);
+    expect((await readAndAck(stream, "stopped", 10_000)).length).toBe(5_000);
+  });
+
+  it("leaves a stream without consumer groups whole", async () => {
+    const stream = createKeys(uniquePrefix("trim")).stream("shipment.created");
+    await fill(stream, 300);
+    expect(await safeTrimPoint(redis, stream)).toBeUndefined();
+    const trimmer = createStreamTrimmer({ redis, streams: [stream], logger });
+    expect(await trimmer.trimNow()).toBe(0);
+    expect(await redis.xlen(stream)).toBe(300);
+  });
+});
