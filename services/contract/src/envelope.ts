@@ -17,6 +17,8 @@ const baseFields = {
   /** W3C trace context; a missing or malformed one starts a new trace rather than failing. */
   traceparent: traceparentShape.optional(),
   tracestate: z.string().max(512).optional(),
+  /** W3C baggage, carried along with the trace context. */
+  baggage: z.string().max(8192).optional(),
 };
 
 function envelopeOf<T extends EventType>(type: T) {
@@ -86,6 +88,7 @@ export function encodeEvent(event: EventEnvelope): string[] {
   ];
   if (event.traceparent) fields.push("traceparent", event.traceparent);
   if (event.tracestate) fields.push("tracestate", event.tracestate);
+  if (event.baggage) fields.push("baggage", event.baggage);
   return fields;
 }
 

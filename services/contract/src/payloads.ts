@@ -61,6 +61,8 @@ export const PaymentProcessed = z.object({
   reservationId: z.string().min(1),
   amountCents: cents,
   currency,
+  /** The order lines that were paid for, carried on so that shipment knows what to ship. */
+  items: z.array(OrderLine).min(1),
 });
 export type PaymentProcessed = z.infer<typeof PaymentProcessed>;
 

@@ -7,11 +7,14 @@ import {
   type Keys,
   NonRetryableError,
 } from "@conveyor/contract";
+import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { createLimiter } from "./limiter.ts";
+import { type Outcome, runtimeMetrics } from "./metrics.ts";
 import { isBusyGroupError, isNoGroupError } from "./redis.ts";
 import { ackAndDeadLetter } from "./scripts.ts";
+import { recordError, withConsumerSpan } from "./tracing.ts";
 
 /** One entry as delivered to this consumer. */
 export interface Delivery {
@@ -160,16 +163,39 @@ export function createStreamConsumer<TOutcome>(
   }
 
   async function processEntry(delivery: Delivery): Promise<void> {
+    const type = delivery.fields.type ?? "unknown";
+    const startedAt = performance.now();
+    runtimeMetrics.inFlight.add(1, { group });
+    const outcome = await withConsumerSpan(
+      {
+        type,
+        group,
+        consumer,
+        entryId: delivery.entryId,
+        deliveryCount: delivery.deliveryCount,
+        fields: delivery.fields,
+      },
+      (span) => handleEntry(delivery, span),
+    ).catch((): Outcome => "retry");
+    runtimeMetrics.inFlight.add(-1, { group });
+    const attributes = { service: group, type, outcome };
+    runtimeMetrics.processed.add(1, attributes);
+    runtimeMetrics.duration.record((performance.now() - startedAt) / 1000, attributes);
+  }
+
+  async function handleEntry(delivery: Delivery, span: Span): Promise<Outcome> {
     const decoded = decodeEvent(delivery.fields);
-    if (!decoded.ok) return deadLetter(delivery, decoded.reason);
+    if (!decoded.ok) return deadLetter(delivery, decoded.reason, span);
     if (delivery.deliveryCount > maxDeliveries) {
-      return deadLetter(delivery, `not processed after ${maxDeliveries} deliveries`);
+      return deadLetter(delivery, `not processed after ${maxDeliveries} deliveries`, span);
     }
     try {
       const outcome = await handle(decoded.event, delivery);
       await commit(delivery, outcome);
+      return "processed";
     } catch (error) {
-      if (error instanceof NonRetryableError) return deadLetter(delivery, error.message);
+      if (error instanceof NonRetryableError) return deadLetter(delivery, error.message, span);
+      recordError(span, error);
       const message = error instanceof Error ? error.message : String(error);
       log.warn(
         {
@@ -181,10 +207,13 @@ export function createStreamConsumer<TOutcome>(
         "handler failed; the entry stays pending and will be retried",
       );
       await redis.set(delivery.failureKey, message, "EX", failureTtlSeconds).catch(() => {});
+      return "retry";
     }
   }
 
-  async function deadLetter(delivery: Delivery, reason: string): Promise<void> {
+  async function deadLetter(delivery: Delivery, reason: string, span: Span): Promise<Outcome> {
+    span.addEvent("dead-lettered", { reason });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `dead-lettered: ${reason}` });
     const fields = [
       "reason",
       reason,
@@ -207,13 +236,16 @@ export function createStreamConsumer<TOutcome>(
     ];
     try {
       const isMoved = await ackAndDeadLetter(redis, delivery, keys.deadLetter, fields);
-      if (isMoved)
-        log.error({ stream: delivery.stream, entryId: delivery.entryId, reason }, "dead-lettered");
+      if (!isMoved) return "duplicate";
+      runtimeMetrics.deadLettered.add(1, { service: group, stream: delivery.stream });
+      log.error({ stream: delivery.stream, entryId: delivery.entryId, reason }, "dead-lettered");
+      return "dead_lettered";
     } catch (error) {
       log.error(
         { err: error, entryId: delivery.entryId },
         "could not dead-letter; entry stays pending",
       );
+      return "retry";
     }
   }
 

@@ -2,20 +2,24 @@ import { type EventEnvelope, encodeEvent, type Keys } from "@conveyor/contract";
 import type { Redis } from "ioredis";
 import type { Commit } from "./consumer.ts";
 import { ackAndPublish } from "./scripts.ts";
+import { withProducerSpans } from "./tracing.ts";
 
 /** What a service's handler returns: the events its work produced, to publish with the ack. */
 export type Publication = readonly EventEnvelope[];
 
 /**
  * The commit of a service: acknowledges the input entry and publishes the handler's events to
- * their streams in one atomic step, so an output is never lost nor published twice.
+ * their streams in one atomic step, so an output is never lost nor published twice. Each output
+ * is published in its own PRODUCER span, child of the entry's CONSUMER span.
  */
 export function publishWithAck(redis: Redis, keys: Keys): Commit<Publication> {
   return async (delivery, events) => {
-    await ackAndPublish(
-      redis,
-      delivery,
-      events.map((event) => ({ stream: keys.stream(event.type), fields: encodeEvent(event) })),
+    await withProducerSpans(events, (stamped) =>
+      ackAndPublish(
+        redis,
+        delivery,
+        stamped.map((event) => ({ stream: keys.stream(event.type), fields: encodeEvent(event) })),
+      ),
     );
   };
 }
