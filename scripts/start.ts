@@ -1,0 +1,229 @@
+/**
+ * `npm start`: the whole system on one machine. Starts a private redis-server (AOF on, data in
+ * `.data/redis`) unless REDIS_URL is set, then the gateway and the worker services, each as its
+ * own process with prefixed logs; prints every URL; Ctrl-C stops everything cleanly.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { styleText } from "node:util";
+import { z } from "zod";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+const env = z
+  .object({
+    REDIS_URL: z.string().optional(),
+    REDIS_PORT: z.coerce.number().int().positive().default(6380),
+    PORT: z.coerce.number().int().positive().default(4000),
+    LOG_PRETTY: z.string().default("true"),
+  })
+  .parse(process.env);
+
+interface App {
+  name: string;
+  color: Parameters<typeof styleText>[0];
+  entry: string;
+  healthPort: number;
+  portVariable: string;
+}
+
+const apps: App[] = [
+  {
+    name: "gateway",
+    color: "cyan",
+    entry: "gateway/src/main.ts",
+    healthPort: env.PORT,
+    portVariable: "PORT",
+  },
+  {
+    name: "inventory",
+    color: "green",
+    entry: "services/inventory/src/main.ts",
+    healthPort: 4101,
+    portVariable: "HEALTH_PORT",
+  },
+  {
+    name: "payment",
+    color: "magenta",
+    entry: "services/payment/src/main.ts",
+    healthPort: 4102,
+    portVariable: "HEALTH_PORT",
+  },
+  {
+    name: "shipment",
+    color: "yellow",
+    entry: "services/shipment/src/main.ts",
+    healthPort: 4103,
+    portVariable: "HEALTH_PORT",
+  },
+];
+
+const children = new Map<string, ChildProcess>();
+let isStopping = false;
+
+function say(message: string): void {
+  console.log(`${styleText("bold", "[conveyor]")} ${message}`);
+}
+
+function pipeWithPrefix(child: ChildProcess, name: string, color: App["color"]): void {
+  const prefix = styleText(color, `[${name.padEnd(9)}]`);
+  for (const stream of [child.stdout, child.stderr]) {
+    let partial = "";
+    stream?.setEncoding("utf8").on("data", (chunk: string) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) console.log(`${prefix} ${line}`);
+    });
+  }
+}
+
+async function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+async function startRedis(): Promise<string> {
+  if (env.REDIS_URL) {
+    say(`using Redis at ${env.REDIS_URL.replace(/\/\/[^@]*@/, "//***@")}`);
+    return env.REDIS_URL;
+  }
+  if (spawnSync("redis-server", ["--version"]).error) {
+    console.error(
+      [
+        "redis-server was not found, and REDIS_URL is not set.",
+        "Install Redis 7 or later, then run npm start again:",
+        "  Debian/Ubuntu:  sudo apt-get install redis-server",
+        "  macOS:          brew install redis",
+        "Or point Conveyor at a running Redis:  REDIS_URL=redis://localhost:6379 npm start",
+      ].join("\n"),
+    );
+    process.exit(1);
+  }
+  if (!(await isPortFree(env.REDIS_PORT))) {
+    console.error(`Port ${env.REDIS_PORT} is taken. Set REDIS_PORT to a free port, or REDIS_URL.`);
+    process.exit(1);
+  }
+  const dir = join(root, ".data", "redis");
+  mkdirSync(dir, { recursive: true });
+  const redis = spawn(
+    "redis-server",
+    [
+      "--port",
+      String(env.REDIS_PORT),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "everysec",
+      "--save",
+      "",
+      "--maxmemory-policy",
+      "noeviction",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  children.set("redis", redis);
+  pipeWithPrefix(redis, "redis", "red");
+  redis.once("exit", (code) => onExit("redis", code));
+  const url = `redis://127.0.0.1:${env.REDIS_PORT}`;
+  say(`started a private redis-server at ${url} (data in .data/redis, AOF on)`);
+  return url;
+}
+
+async function waitUntilReady(app: App): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !isStopping) {
+    const response = await fetch(`http://127.0.0.1:${app.healthPort}/readyz`).catch(
+      () => undefined,
+    );
+    if (response?.ok) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+function onExit(name: string, code: number | null): void {
+  children.delete(name);
+  if (isStopping) return;
+  say(styleText("red", `${name} exited (code ${code}); the rest keep running. Ctrl-C stops all.`));
+}
+
+async function stopAll(): Promise<void> {
+  if (isStopping) return;
+  isStopping = true;
+  say("stopping: apps finish their in-flight work first");
+  const exits = (names: string[]) =>
+    Promise.all(
+      names.map((name) => {
+        const child = children.get(name);
+        if (!child || child.exitCode !== null) return Promise.resolve();
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        return exited;
+      }),
+    );
+  await exits(apps.map((app) => app.name));
+  await exits(["redis"]);
+  say("stopped");
+  process.exit(0);
+}
+
+process.on("SIGINT", () => void stopAll());
+process.on("SIGTERM", () => void stopAll());
+
+const redisUrl = await startRedis();
+for (const app of apps) {
+  if (!(await isPortFree(app.healthPort))) {
+    say(
+      styleText(
+        "red",
+        `port ${app.healthPort} for ${app.name} is taken; set ${app.portVariable} or free it`,
+      ),
+    );
+    await stopAll();
+  }
+  const child = spawn(process.execPath, [join(root, app.entry)], {
+    env: {
+      ...process.env,
+      REDIS_URL: redisUrl,
+      LOG_PRETTY: env.LOG_PRETTY,
+      [app.portVariable]: String(app.healthPort),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.set(app.name, child);
+  pipeWithPrefix(child, app.name, app.color);
+  child.once("exit", (code) => onExit(app.name, code));
+}
+
+const readiness = await Promise.all(apps.map(waitUntilReady));
+if (!isStopping) {
+  const gateway = `http://localhost:${env.PORT}`;
+  const lines = [
+    "",
+    styleText("bold", "Conveyor is running."),
+    `  GraphiQL          ${gateway}/graphql`,
+    `  GraphQL over SSE  ${gateway}/graphql/stream  (graphql-sse protocol)`,
+    `  Gateway health    ${gateway}/healthz  ${gateway}/readyz`,
+    ...apps
+      .slice(1)
+      .map((app) => `  ${app.name.padEnd(17)} http://localhost:${app.healthPort}/readyz`),
+    `  Redis             ${redisUrl.replace(/\/\/[^@]*@/, "//***@")}`,
+    "",
+    readiness.every(Boolean)
+      ? "Everything is ready. Ctrl-C stops it all."
+      : styleText("red", "Some apps did not become ready; see their logs above."),
+    "",
+  ];
+  console.log(lines.join("\n"));
+}
