@@ -1,4 +1,5 @@
 export * from "./ports.ts";
 export * from "./process.ts";
 export * from "./redis-server.ts";
+export * from "./streams.ts";
 export * from "./wait.ts";

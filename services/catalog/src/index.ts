@@ -1,0 +1,3 @@
+export * from "./products.ts";
+export * from "./reservations.ts";
+export * from "./seed.ts";

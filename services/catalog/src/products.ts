@@ -1,0 +1,101 @@
+import type { Keys } from "@conveyor/contract";
+import type { Redis } from "ioredis";
+import { z } from "zod";
+
+/** A product as sold: price in integer cents. */
+export interface Product {
+  sku: string;
+  name: string;
+  priceCents: number;
+  currency: string;
+  /** Units available to reserve now. */
+  stock: number;
+}
+
+/** A product's description as stored in its hash (stock lives apart, in the stock hash). */
+const StoredProduct = z.object({
+  sku: z.string().min(1),
+  name: z.string().min(1),
+  priceCents: z.coerce.number().int().nonnegative(),
+  currency: z.string().length(3),
+});
+
+/** The products with these skus (missing skus are absent from the map). */
+export async function getProducts(
+  redis: Redis,
+  keys: Keys,
+  skus: readonly string[],
+): Promise<Map<string, Product>> {
+  const unique = [...new Set(skus)];
+  const products = new Map<string, Product>();
+  if (unique.length === 0) return products;
+  // One transaction, so descriptions and stock levels are read at the same instant.
+  const transaction = redis.multi();
+  for (const sku of unique) transaction.hgetall(keys.product(sku));
+  transaction.hmget(keys.stock, ...unique);
+  const replies = (await transaction.exec()) ?? [];
+  const stockReply = replies.at(-1);
+  if (stockReply?.[0]) throw stockReply[0];
+  const stockLevels = (stockReply?.[1] ?? []) as Array<string | null>;
+  unique.forEach((sku, index) => {
+    const [error, hash] = replies[index] ?? [];
+    if (error) throw error;
+    const stored = StoredProduct.safeParse(hash);
+    if (!stored.success) return;
+    products.set(sku, { ...stored.data, stock: Number(stockLevels[index] ?? 0) });
+  });
+  return products;
+}
+
+/** Every product, sorted by sku, with live stock. */
+export async function listProducts(redis: Redis, keys: Keys): Promise<Product[]> {
+  const skus = (await redis.smembers(keys.skus)).sort(compareSkus);
+  const products = await getProducts(redis, keys, skus);
+  return skus.flatMap((sku) => products.get(sku) ?? []);
+}
+
+/** Orders skus by code unit, the same on every machine (unlike `localeCompare`). */
+function compareSkus(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Adds to stock only if the sku is in the catalog; resolves the new stock, or -1. */
+const RESTOCK = `
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return -1 end
+return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+`;
+
+interface RestockCommand {
+  conveyorRestock(
+    stockKey: string,
+    skusKey: string,
+    sku: string,
+    quantity: number,
+  ): Promise<number>;
+}
+
+function withRestock(redis: Redis): Redis & RestockCommand {
+  if (!("conveyorRestock" in redis)) {
+    redis.defineCommand("conveyorRestock", { numberOfKeys: 2, lua: RESTOCK });
+  }
+  return redis as Redis & RestockCommand;
+}
+
+/**
+ * Adds stock to a product (an operator's action; load tests use it so long runs do not sell
+ * out). Resolves the product with its new stock, or `undefined` for an unknown sku.
+ */
+export async function restock(
+  redis: Redis,
+  keys: Keys,
+  sku: string,
+  quantity: number,
+): Promise<Product | undefined> {
+  if (!Number.isSafeInteger(quantity) || quantity < 1) {
+    throw new RangeError(`restock quantity must be a positive integer, got ${quantity}`);
+  }
+  const stock = await withRestock(redis).conveyorRestock(keys.stock, keys.skus, sku, quantity);
+  if (stock < 0) return undefined;
+  const stored = StoredProduct.safeParse(await redis.hgetall(keys.product(sku)));
+  return stored.success ? { ...stored.data, stock } : undefined;
+}

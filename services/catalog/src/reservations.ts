@@ -1,0 +1,200 @@
+import { randomUUID } from "node:crypto";
+import { type Keys, OrderLine, type RejectionReason } from "@conveyor/contract";
+import type { Redis } from "ioredis";
+import { z } from "zod";
+
+/** A line that could not be reserved: how many were asked for and how many there are. */
+export interface RejectedLine {
+  sku: string;
+  requested: number;
+  /** Units available when the order was checked; `null` for an unknown sku. */
+  available: number | null;
+}
+
+/** What {@link reserveStock} decided for an order (the first decision, on every call). */
+export type ReserveResult =
+  | { status: "reserved"; reservationId: string }
+  | { status: "rejected"; reason: RejectionReason; lines: RejectedLine[] };
+
+/** What {@link releaseStock} did for an order. */
+export type ReleaseResult =
+  | {
+      status: "released";
+      reservationId: string;
+      /** The order lines that were reserved, as they were given to {@link reserveStock}. */
+      items: OrderLine[];
+      /** False when an earlier call already put the stock back (a redelivery). */
+      isFirstRelease: boolean;
+    }
+  /** Nothing was ever reserved for the order (it is unknown, or it was rejected). */
+  | { status: "not-reserved"; reservation: "missing" | "rejected" };
+
+/**
+ * Reserves every line of an order or none, keyed by the order.
+ *
+ * KEYS: stock hash, the order's reservation hash, the sku set (all in the `{catalog}` slot).
+ * ARGV: a fresh reservation id, the order lines as JSON, now, then sku/quantity pairs (one per
+ * sku, quantities summed). The script runs alone, so checking and taking stock cannot interleave
+ * with another order's: stock never goes negative however many replicas race. Numbers cross the
+ * cjson boundary as strings, since cjson prints large numbers in exponent notation.
+ * Replies never contain Lua booleans: under RESP3 they would arrive as booleans, not nulls.
+ */
+const RESERVE = `
+local record = redis.call('HMGET', KEYS[2], 'status', 'reservationId', 'reason', 'rejectedLines')
+if record[1] == 'rejected' then
+  return { 'rejected', '', record[3], record[4] }
+elseif record[1] then
+  -- Reserved, or reserved and released since: the first decision was to reserve.
+  return { 'reserved', record[2], '', '[]' }
+end
+local unknown, short = {}, {}
+for i = 4, #ARGV, 2 do
+  local sku, requested = ARGV[i], ARGV[i + 1]
+  if redis.call('SISMEMBER', KEYS[3], sku) == 0 then
+    unknown[#unknown + 1] = { sku, requested, '' }
+  else
+    local available = redis.call('HGET', KEYS[1], sku) or '0'
+    if tonumber(available) < tonumber(requested) then
+      short[#short + 1] = { sku, requested, available }
+    end
+  end
+end
+local reason, rejected = nil, nil
+if #unknown > 0 then
+  reason, rejected = 'UNKNOWN_SKU', unknown
+elseif #short > 0 then
+  reason, rejected = 'INSUFFICIENT_STOCK', short
+end
+if reason then
+  local lines = cjson.encode(rejected)
+  redis.call('HSET', KEYS[2], 'status', 'rejected', 'reason', reason, 'rejectedLines', lines,
+    'items', ARGV[2], 'decidedAt', ARGV[3])
+  return { 'rejected', '', reason, lines }
+end
+for i = 4, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], '-' .. ARGV[i + 1])
+end
+redis.call('HSET', KEYS[2], 'status', 'reserved', 'reservationId', ARGV[1], 'items', ARGV[2],
+  'quantities', cjson.encode({ unpack(ARGV, 4) }), 'decidedAt', ARGV[3])
+return { 'reserved', ARGV[1], '', '[]' }
+`;
+
+/**
+ * Puts a reservation back into stock once, keyed by the order.
+ *
+ * KEYS: stock hash, the order's reservation hash. ARGV: now.
+ * Replies status ('released', 'already-released', 'rejected' or 'missing'), reservation id, items.
+ */
+const RELEASE = `
+local record = redis.call('HMGET', KEYS[2], 'status', 'reservationId', 'items', 'quantities')
+local status = record[1]
+if not status then return { 'missing', '', '' } end
+if status == 'rejected' then return { 'rejected', '', '' } end
+if status == 'reserved' then
+  local quantities = cjson.decode(record[4])
+  for i = 1, #quantities, 2 do
+    redis.call('HINCRBY', KEYS[1], quantities[i], quantities[i + 1])
+  end
+  redis.call('HSET', KEYS[2], 'status', 'released', 'releasedAt', ARGV[1])
+  return { 'released', record[2], record[3] }
+end
+return { 'already-released', record[2], record[3] }
+`;
+
+interface StockCommands {
+  conveyorReserveStock(...keysAndArgs: string[]): Promise<[string, string, string, string]>;
+  conveyorReleaseStock(...keysAndArgs: string[]): Promise<[string, string, string]>;
+}
+
+function withStockCommands(redis: Redis): Redis & StockCommands {
+  if (!("conveyorReserveStock" in redis)) {
+    redis.defineCommand("conveyorReserveStock", { numberOfKeys: 3, lua: RESERVE });
+    redis.defineCommand("conveyorReleaseStock", { numberOfKeys: 2, lua: RELEASE });
+  }
+  return redis as Redis & StockCommands;
+}
+
+/** Rejected lines as the script stores them: `[sku, requested, available or ""]`, all strings. */
+const StoredRejectedLines = z.array(z.tuple([z.string(), z.string(), z.string()]));
+const StoredItems = z.array(OrderLine);
+
+/** Sums the quantities of lines that name the same sku, keeping the order of first mention. */
+function quantitiesBySku(lines: readonly OrderLine[]): Map<string, number> {
+  const quantities = new Map<string, number>();
+  for (const line of lines) {
+    quantities.set(line.sku, (quantities.get(line.sku) ?? 0) + line.quantity);
+  }
+  return quantities;
+}
+
+/**
+ * Reserves stock for every line of an order, or for none: an unknown sku rejects the order
+ * (`UNKNOWN_SKU`), as does any line with less stock than requested (`INSUFFICIENT_STOCK`).
+ *
+ * Idempotent per order: the first decision is recorded in the order's reservation, and every
+ * later call (a redelivery) returns it unchanged without touching stock, so an order is never
+ * reserved twice nor flips between reserved and rejected.
+ */
+export async function reserveStock(
+  redis: Redis,
+  keys: Keys,
+  orderId: string,
+  lines: readonly OrderLine[],
+): Promise<ReserveResult> {
+  if (lines.length === 0) throw new RangeError(`order ${orderId} has no lines to reserve`);
+  const quantities = quantitiesBySku(lines);
+  for (const [sku, quantity] of quantities) {
+    if (!Number.isSafeInteger(quantity) || quantity < 1) {
+      throw new RangeError(`order ${orderId}: quantity of ${sku} must be a positive integer`);
+    }
+  }
+  const [status, reservationId, reason, rejectedLines] = await withStockCommands(
+    redis,
+  ).conveyorReserveStock(
+    keys.stock,
+    keys.reservation(orderId),
+    keys.skus,
+    `rsv_${randomUUID()}`,
+    JSON.stringify(lines),
+    new Date().toISOString(),
+    ...[...quantities].flatMap(([sku, quantity]) => [sku, String(quantity)]),
+  );
+  if (status === "reserved") return { status, reservationId };
+  return {
+    status: "rejected",
+    reason: reason as RejectionReason,
+    lines: StoredRejectedLines.parse(JSON.parse(rejectedLines)).map(
+      ([sku, requested, available]) => ({
+        sku,
+        requested: Number(requested),
+        available: available === "" ? null : Number(available),
+      }),
+    ),
+  };
+}
+
+/**
+ * Puts an order's reserved stock back (the payment failed). Idempotent per order: stock goes
+ * back only once and only if it was reserved; the reservation is then marked released, and
+ * later calls (redeliveries) report the same release with `isFirstRelease: false`.
+ */
+export async function releaseStock(
+  redis: Redis,
+  keys: Keys,
+  orderId: string,
+): Promise<ReleaseResult> {
+  const [status, reservationId, items] = await withStockCommands(redis).conveyorReleaseStock(
+    keys.stock,
+    keys.reservation(orderId),
+    new Date().toISOString(),
+  );
+  if (status === "missing" || status === "rejected") {
+    return { status: "not-reserved", reservation: status };
+  }
+  return {
+    status: "released",
+    reservationId,
+    items: StoredItems.parse(JSON.parse(items)),
+    isFirstRelease: status === "released",
+  };
+}

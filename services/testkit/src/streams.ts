@@ -1,0 +1,91 @@
+import {
+  createEvent,
+  decodeEvent,
+  type EventEnvelope,
+  type EventOf,
+  type EventType,
+  encodeEvent,
+  fieldsToRecord,
+  type Keys,
+  type OrderLine,
+} from "@conveyor/contract";
+import type { Redis } from "ioredis";
+
+/** Adds an event to its stream, as a producer would; resolves the entry id. */
+export async function publishEvent(
+  redis: Redis,
+  keys: Keys,
+  event: EventEnvelope,
+): Promise<string> {
+  return (await redis.xadd(keys.stream(event.type), "*", ...encodeEvent(event))) as string;
+}
+
+/**
+ * Every event on one event type's stream, oldest first. Throws on an entry that is not a valid
+ * event: services must never publish one.
+ */
+export async function readEvents<T extends EventType>(
+  redis: Redis,
+  keys: Keys,
+  type: T,
+): Promise<Array<EventOf<T>>> {
+  const entries = await redis.xrange(keys.stream(type), "-", "+");
+  return entries.map(([entryId, fields]) => {
+    const decoded = decodeEvent(fieldsToRecord(fields));
+    if (!decoded.ok) throw new Error(`entry ${entryId} of ${type} is invalid: ${decoded.reason}`);
+    return decoded.event as EventOf<T>;
+  });
+}
+
+/** The entries of the dead-letter stream, oldest first, as field records. */
+export async function readDeadLetters(
+  redis: Redis,
+  keys: Keys,
+): Promise<Array<Record<string, string>>> {
+  const entries = await redis.xrange(keys.deadLetter, "-", "+");
+  return entries.map(([, fields]) => fieldsToRecord(fields));
+}
+
+/** How many entries of a stream a group has read but not acknowledged (0 without the group). */
+export async function pendingCount(redis: Redis, stream: string, group: string): Promise<number> {
+  try {
+    const [count] = (await redis.xpending(stream, group)) as [number, ...unknown[]];
+    return Number(count);
+  } catch {
+    return 0;
+  }
+}
+
+/** Counts values, e.g. the order ids of a stream's events, to check "exactly once" per order. */
+export function countBy<T>(values: readonly T[]): Map<T, number> {
+  const counts = new Map<T, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return counts;
+}
+
+/** Options of {@link orderCreated}. */
+export interface OrderFixture {
+  orderId: string;
+  /** Default: one unit of `KB-001` at 8,999 cents. */
+  items?: OrderLine[];
+  /** Default: `tok_visa`. */
+  paymentToken?: string;
+  customerId?: string;
+}
+
+/** An `order.created` event as the gateway publishes it, total computed from the lines. */
+export function orderCreated(fixture: OrderFixture): EventOf<"order.created"> {
+  const items = fixture.items ?? [{ sku: "KB-001", quantity: 1, unitPriceCents: 8999 }];
+  return createEvent({
+    type: "order.created",
+    orderId: fixture.orderId,
+    producer: "gateway",
+    data: {
+      customerId: fixture.customerId ?? "customer-1",
+      items,
+      totalCents: items.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0),
+      currency: "USD",
+      paymentToken: fixture.paymentToken ?? "tok_visa",
+    },
+  });
+}
