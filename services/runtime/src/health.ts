@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { getTelemetryHooks } from "@conveyor/telemetry";
 
 /** The answer of a readiness check: ready or not, with details for a person reading it. */
 export interface Readiness {
@@ -16,7 +17,10 @@ export interface HealthServerOptions {
   checkReadiness: () => Promise<Readiness>;
 }
 
-/** A small HTTP server for container health checks: `/healthz` (alive) and `/readyz` (ready). */
+/**
+ * A small HTTP server for container health checks, `/healthz` (alive) and `/readyz` (ready),
+ * and for Prometheus, `/metrics` (when telemetry is on).
+ */
 export interface HealthServer {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -42,6 +46,8 @@ export function createHealthServer(options: HealthServerOptions): HealthServer {
       server = createServer((req, res) => {
         const path = req.url?.split("?")[0];
         if (path === "/healthz") return send(res, 200, { status: "ok" });
+        const metricsHandler = getTelemetryHooks()?.metricsHandler;
+        if (path === "/metrics" && metricsHandler) return metricsHandler(req, res);
         if (path === "/readyz") {
           options
             .checkReadiness()

@@ -1,4 +1,5 @@
 import { createKeys, type EventType, type Keys, type ServiceName } from "@conveyor/contract";
+import { getTelemetryHooks } from "@conveyor/telemetry";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { createStreamConsumer, type Handler } from "./consumer.ts";
@@ -147,16 +148,20 @@ export function runUntilSignal(
     }
     isStopping = true;
     logger.info({ signal }, "stopping: finishing in-flight work");
-    lifecycle.stop().then(
-      () => {
-        logger.info("stopped");
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, "stop failed");
-        process.exit(1);
-      },
-    );
+    lifecycle
+      .stop()
+      // Flushing telemetry comes last, so the spans of the final work are exported too.
+      .then(() => getTelemetryHooks()?.shutdown())
+      .then(
+        () => {
+          logger.info("stopped");
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "stop failed");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
