@@ -365,6 +365,8 @@ export function createStreamConsumer<TOutcome>(
       await ensureGroups();
       blocking = options.openBlockingConnection();
       const connection = blocking;
+      // Read errors are handled (and logged) by the read loop; this only keeps ioredis quiet.
+      connection.on("error", (error) => log.debug({ err: error }, "blocking connection error"));
       const rememberId = async () => {
         blockingClientId = Number(await connection.client("ID"));
       };
