@@ -1,0 +1,40 @@
+import { createGraphQLError } from "graphql-yoga";
+
+/**
+ * Every error code the gateway's API answers with, in `extensions.code`. A closed set, so clients
+ * can switch on it; anything else is an unexpected error, masked in production.
+ */
+export const ERROR_CODES = [
+  /** The input breaks a rule (size, range, format); nothing was done. */
+  "BAD_USER_INPUT",
+  /** An order line names a sku the catalog does not sell. */
+  "UNKNOWN_SKU",
+  /** The idempotency key was already used by a different request of the same customer. */
+  "IDEMPOTENCY_CONFLICT",
+  /** The thing asked for does not exist. */
+  "NOT_FOUND",
+  /** A subscriber fell too far behind and was closed; it resumes with `after` = its last cursor. */
+  "SLOW_SUBSCRIBER",
+  /** The `after` cursor points before the oldest event still kept; some events are gone. */
+  "CURSOR_EXPIRED",
+  /** Too many placeOrder calls from one client; retry later. */
+  "RATE_LIMITED",
+  /** Something unexpected failed; details are logged, not sent. */
+  "INTERNAL_SERVER_ERROR",
+  /** Set by Yoga: the document is not valid GraphQL syntax. */
+  "GRAPHQL_PARSE_FAILED",
+  /** Set by Yoga: the operation does not fit the schema (unknown field, wrong type, Int overflow). */
+  "GRAPHQL_VALIDATION_FAILED",
+] as const;
+
+/** One of {@link ERROR_CODES}. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Makes the GraphQL error the client sees for a known failure: a clear message and its code. */
+export function gatewayError(
+  code: ErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+): Error {
+  return createGraphQLError(message, { extensions: { code, ...details } });
+}

@@ -1,0 +1,148 @@
+import { createHash } from "node:crypto";
+import { getProducts } from "@conveyor/catalog";
+import { createEvent, type Keys, type OrderLine } from "@conveyor/contract";
+import { withProducerSpans } from "@conveyor/runtime";
+import type { Redis } from "ioredis";
+import { monotonicFactory } from "ulid";
+import { gatewayError } from "../errors.ts";
+import { type Order, traceIdOf } from "../read-model/records.ts";
+import { PlaceOrderInput } from "./order-input.ts";
+import type { OrderStore } from "./order-store.ts";
+import { type NewOrder, storeNewOrder } from "./place-order-script.ts";
+
+/** The largest amount a `Money.amountCents` can carry (GraphQL `Int` is 32-bit). */
+export const MAX_TOTAL_CENTS = 2 ** 31 - 1;
+
+/** Options of {@link createOrderPlacer}. */
+export interface OrderPlacerOptions {
+  redis: Redis;
+  keys: Keys;
+  orders: OrderStore;
+  /** How long an idempotency key keeps naming its order. */
+  idempotencyTtlSeconds: number;
+}
+
+/** Places orders: validates, prices from the catalog, stores and publishes `order.created`. */
+export type PlaceOrder = (input: unknown) => Promise<Order>;
+
+const nextOrderId = monotonicFactory();
+
+/** What makes two requests "the same" for an idempotency key: everything the order is made of. */
+function requestHashOf(input: PlaceOrderInput): string {
+  const { customerId, items, paymentToken } = input;
+  const canonical = JSON.stringify({
+    customerId,
+    items: items.map(({ sku, quantity }) => [sku, quantity]),
+    paymentToken,
+  });
+  return createHash("sha256").update(canonical).digest("hex");
+}
+
+function describeIssue(issue: { path: readonly PropertyKey[]; message: string }): string {
+  const path = issue.path
+    .map((part, index) =>
+      typeof part === "number" ? `[${part}]` : `${index ? "." : ""}${String(part)}`,
+    )
+    .join("");
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+/**
+ * Makes placeOrder. Bad input is answered with a GraphQL error (BAD_USER_INPUT, UNKNOWN_SKU,
+ * IDEMPOTENCY_CONFLICT) before anything is written; a valid order is created and published in
+ * one atomic step, and the same idempotency key always returns the same order.
+ */
+export function createOrderPlacer(options: OrderPlacerOptions): PlaceOrder {
+  const { redis, keys, orders, idempotencyTtlSeconds } = options;
+
+  async function price(
+    input: PlaceOrderInput,
+  ): Promise<{ lines: OrderLine[]; totalCents: number; currency: string }> {
+    const products = await getProducts(
+      redis,
+      keys,
+      input.items.map((item) => item.sku),
+    );
+    const unknown = [...new Set(input.items.map((item) => item.sku))].filter(
+      (sku) => !products.has(sku),
+    );
+    if (unknown.length > 0) {
+      throw gatewayError(
+        "UNKNOWN_SKU",
+        `Unknown sku${unknown.length > 1 ? "s" : ""}: ${unknown.join(", ")}. Query products for the catalog.`,
+        { skus: unknown },
+      );
+    }
+    const lines = input.items.map(({ sku, quantity }) => ({
+      sku,
+      quantity,
+      unitPriceCents: (products.get(sku) as { priceCents: number }).priceCents,
+    }));
+    const currencies = new Set(input.items.map(({ sku }) => products.get(sku)?.currency));
+    if (currencies.size > 1) {
+      throw gatewayError("BAD_USER_INPUT", "All items of an order must be priced in one currency.");
+    }
+    const totalCents = lines.reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
+    if (totalCents > MAX_TOTAL_CENTS) {
+      throw gatewayError(
+        "BAD_USER_INPUT",
+        `The order total (${totalCents} cents) is above the largest order we take (${MAX_TOTAL_CENTS} cents).`,
+      );
+    }
+    return { lines, totalCents, currency: [...currencies][0] as string };
+  }
+
+  return async (raw) => {
+    const parsed = PlaceOrderInput.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw gatewayError(
+        "BAD_USER_INPUT",
+        issue ? `Invalid input: ${describeIssue(issue)}` : "Invalid input",
+        { issues: parsed.error.issues.map(describeIssue) },
+      );
+    }
+    const input = parsed.data;
+    const { lines, totalCents, currency } = await price(input);
+    const event = createEvent({
+      type: "order.created",
+      orderId: nextOrderId(),
+      producer: "gateway",
+      data: {
+        customerId: input.customerId,
+        items: lines,
+        totalCents,
+        currency,
+        paymentToken: input.paymentToken,
+      },
+    });
+    const idempotency: NewOrder["idempotency"] = input.idempotencyKey
+      ? {
+          // Encoded so that ":" in either part cannot make two customers' keys collide.
+          key: keys.idempotency(
+            encodeURIComponent(input.customerId),
+            encodeURIComponent(input.idempotencyKey),
+          ),
+          requestHash: requestHashOf(input),
+          ttlSeconds: idempotencyTtlSeconds,
+        }
+      : undefined;
+    const outcome = await withProducerSpans([event], ([stamped]) => {
+      const published = (stamped ?? event) as typeof event;
+      return storeNewOrder(redis, keys, {
+        event: published,
+        idempotency,
+        traceId: traceIdOf(published.traceparent) ?? "",
+      });
+    });
+    if (outcome.kind === "conflict") {
+      throw gatewayError(
+        "IDEMPOTENCY_CONFLICT",
+        "This idempotencyKey was already used for a different order; use a new key for a new order.",
+      );
+    }
+    const order = await orders.get(outcome.orderId);
+    if (!order) throw new Error(`order ${outcome.orderId} is missing from the read model`);
+    return order;
+  };
+}

@@ -1,0 +1,60 @@
+import { EVENT_TYPES, type Keys } from "@conveyor/contract";
+import { createStreamConsumer, type Logger, type StreamConsumer } from "@conveyor/runtime";
+import type { Redis } from "ioredis";
+import { projectEvent } from "./project-script.ts";
+import { type Projection, projectionOf } from "./projection.ts";
+
+/** The consumer group of the read model; every gateway replica joins it and shares the work. */
+export const READ_MODEL_GROUP = "gateway";
+
+/** Options of {@link createProjector}. */
+export interface ProjectorOptions {
+  redis: Redis;
+  /** Opens the connection its blocking reads use (owned and closed by the projector). */
+  openBlockingConnection: () => Redis;
+  keys: Keys;
+  /** This process's consumer name in the group: unique per process. */
+  consumer: string;
+  logger: Logger;
+  /** Approximate bound of the feed stream (`XADD … MAXLEN ~`). */
+  feedMaxLength: number;
+  concurrency?: number;
+  batchSize?: number;
+  blockMs?: number;
+  claimIdleMs?: number;
+  claimIntervalMs?: number;
+  maxDeliveries?: number;
+  stopTimeoutMs?: number;
+}
+
+/**
+ * The order read model's writer: a consumer of group `gateway` over every event stream that
+ * projects each event into its order (status, history, indexes) and the feed, atomically with
+ * its ack, so that any gateway replica can answer queries and feed subscriptions.
+ */
+export function createProjector(options: ProjectorOptions): StreamConsumer {
+  const { redis, keys, feedMaxLength, logger } = options;
+  return createStreamConsumer<Projection>({
+    redis,
+    openBlockingConnection: options.openBlockingConnection,
+    keys,
+    group: READ_MODEL_GROUP,
+    consumer: options.consumer,
+    streams: EVENT_TYPES,
+    logger: logger.child({ component: "projector" }),
+    handle: async (event) => projectionOf(event),
+    commit: async (delivery, projection) => {
+      const outcome = await projectEvent(redis, keys, delivery, projection, feedMaxLength);
+      if (outcome !== "applied") {
+        logger.debug({ entryId: delivery.entryId, stream: delivery.stream, outcome }, "projected");
+      }
+    },
+    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    ...(options.blockMs ? { blockMs: options.blockMs } : {}),
+    ...(options.claimIdleMs ? { claimIdleMs: options.claimIdleMs } : {}),
+    ...(options.claimIntervalMs ? { claimIntervalMs: options.claimIntervalMs } : {}),
+    ...(options.maxDeliveries ? { maxDeliveries: options.maxDeliveries } : {}),
+    ...(options.stopTimeoutMs ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
+  });
+}

@@ -1,0 +1,54 @@
+import { listProducts, type Product, restock } from "@conveyor/catalog";
+import { gatewayError } from "../errors.ts";
+import { builder } from "./builder.ts";
+import { MoneyRef } from "./money.ts";
+
+const MAX_RESTOCK_QUANTITY = 1_000_000;
+
+/** The GraphQL `Product` type. */
+export const ProductRef = builder.objectRef<Product>("Product").implement({
+  description: "A product of the catalog, with its live stock.",
+  fields: (t) => ({
+    sku: t.exposeID("sku"),
+    name: t.exposeString("name"),
+    price: t.field({
+      type: MoneyRef,
+      resolve: (product) => ({ amountCents: product.priceCents, currency: product.currency }),
+    }),
+    stock: t.exposeInt("stock", { description: "Units available to reserve now." }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  products: t.field({
+    type: [ProductRef],
+    description: "The catalog, sorted by sku, with live stock.",
+    resolve: (_root, _args, { services }) => listProducts(services.redis, services.keys),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  restock: t.field({
+    type: ProductRef,
+    description: "Adds stock to a product (an operator's action).",
+    args: {
+      sku: t.arg.id({ required: true }),
+      quantity: t.arg.int({ required: true, description: `1 to ${MAX_RESTOCK_QUANTITY}.` }),
+    },
+    resolve: async (_root, args, { services }) => {
+      const sku = String(args.sku);
+      if (args.quantity < 1 || args.quantity > MAX_RESTOCK_QUANTITY) {
+        throw gatewayError(
+          "BAD_USER_INPUT",
+          `quantity must be between 1 and ${MAX_RESTOCK_QUANTITY}`,
+        );
+      }
+      if (sku.length === 0 || sku.length > 64) {
+        throw gatewayError("BAD_USER_INPUT", "sku must be 1 to 64 characters");
+      }
+      const product = await restock(services.redis, services.keys, sku, args.quantity);
+      if (!product) throw gatewayError("UNKNOWN_SKU", `Unknown sku: ${sku}`, { skus: [sku] });
+      return product;
+    },
+  }),
+}));

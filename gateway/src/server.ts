@@ -1,0 +1,224 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { seedCatalog } from "@conveyor/catalog";
+import { createKeys, EVENT_TYPES, type Keys } from "@conveyor/contract";
+import { createLogger, createRedis, createStreamTrimmer, type Logger } from "@conveyor/runtime";
+import { useGraphQLSSE } from "@graphql-yoga/plugin-graphql-sse";
+import { createYoga, useReadinessCheck } from "graphql-yoga";
+import type { GatewayEnv } from "./env.ts";
+import { createEventHub } from "./feed/event-hub.ts";
+import { createFeedSubscriptions } from "./feed/subscriptions.ts";
+import { createPipelineHealth } from "./health/pipeline-health.ts";
+import { useNoIntrospection } from "./http/no-introspection.ts";
+import { yogaLoggerFor } from "./http/yoga-logger.ts";
+import { createOrderStore } from "./orders/order-store.ts";
+import { createOrderPlacer } from "./orders/place-order.ts";
+import { createRateLimiter } from "./orders/rate-limit.ts";
+import { createProjector } from "./read-model/projector.ts";
+import { type GatewayContext, type GatewayServices, schema } from "./schema/index.ts";
+
+/** Options of {@link createGateway}. */
+export interface GatewayOptions {
+  /** The settings (see env.ts); tests build them with `GatewayEnv.parse({...})`. */
+  env: GatewayEnv;
+  /** Defaults to a pino logger named `gateway` at `env.LOG_LEVEL`. */
+  logger?: Logger;
+}
+
+/** A running gateway: GraphQL over HTTP and SSE, the read model's projector and the feed hub. */
+export interface Gateway {
+  start(): Promise<void>;
+  /** Closes connections, stops reading, drains the projector, closes Redis. Idempotent. */
+  stop(): Promise<void>;
+  /** The GraphQL endpoint, `http://127.0.0.1:<port>/graphql` (after start). */
+  readonly url: string;
+  /** The graphql-sse endpoint, `…/graphql/stream` (after start). */
+  readonly streamUrl: string;
+  /** The port it listens on (after start; useful with PORT=0). */
+  readonly port: number;
+  readonly keys: Keys;
+  readonly logger: Logger;
+}
+
+type ServerContext = { req: IncomingMessage; res: ServerResponse };
+
+/**
+ * Wires the gateway: Yoga with Yoga's SSE at `/graphql` and graphql-sse at `/graphql/stream`,
+ * GraphiQL, `/healthz` and `/readyz` on one port; the projector (consumer group `gateway`) that
+ * keeps the order read model; the event hub (one feed reader per process); stream trimming and
+ * pipeline health sampling. In production GraphiQL and introspection are off, unexpected errors
+ * are masked and placeOrder is rate limited; each of those is also its own setting.
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const { env } = options;
+  const isProduction = env.NODE_ENV === "production";
+  const logger =
+    options.logger ??
+    createLogger({ name: "gateway", level: env.LOG_LEVEL, isPretty: env.LOG_PRETTY });
+  const keys = createKeys(env.STREAM_PREFIX);
+  const redis = createRedis(env.REDIS_URL, "commands", "gateway");
+  redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+  const openBlockingConnection = () => {
+    const connection = createRedis(env.REDIS_URL, "blocking", "gateway");
+    connection.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+    return connection;
+  };
+
+  const orders = createOrderStore(redis, keys);
+  const projector = createProjector({
+    redis,
+    openBlockingConnection,
+    keys,
+    consumer: env.CONSUMER_NAME,
+    logger,
+    feedMaxLength: env.FEED_MAX_LENGTH,
+    concurrency: env.CONCURRENCY,
+    batchSize: env.BATCH_SIZE,
+    blockMs: env.BLOCK_MS,
+    claimIdleMs: env.CLAIM_IDLE_MS,
+    ...(env.CLAIM_INTERVAL_MS ? { claimIntervalMs: env.CLAIM_INTERVAL_MS } : {}),
+    maxDeliveries: env.MAX_DELIVERIES,
+    stopTimeoutMs: env.STOP_TIMEOUT_MS,
+  });
+  const hub = createEventHub({
+    redis,
+    openBlockingConnection,
+    keys,
+    logger,
+    batchSize: env.FEED_BATCH_SIZE,
+  });
+  const health = createPipelineHealth({
+    redis,
+    keys,
+    logger,
+    sampleIntervalMs: env.HEALTH_SAMPLE_INTERVAL_MS,
+    windowMs: env.HEALTH_WINDOW_MS,
+  });
+  // Nobody else trims shipment.created (no service reads it); trimming follows every group.
+  const trimmer = createStreamTrimmer({
+    redis,
+    streams: EVENT_TYPES.map((type) => keys.stream(type)),
+    intervalMs: env.TRIM_INTERVAL_MS,
+    logger,
+  });
+  const services: GatewayServices = {
+    redis,
+    keys,
+    orders,
+    placeOrder: createOrderPlacer({
+      redis,
+      keys,
+      orders,
+      idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+    }),
+    placeOrderLimiter: createRateLimiter(env.PLACE_ORDER_RATE_LIMIT ?? (isProduction ? 600 : 0)),
+    feed: createFeedSubscriptions({
+      redis,
+      keys,
+      hub,
+      orders,
+      bufferSize: env.SUBSCRIBER_BUFFER_SIZE,
+      pageSize: env.FEED_BATCH_SIZE,
+    }),
+    health,
+    traceUrl: (traceId) =>
+      env.TRACE_LINK_TEMPLATE ? env.TRACE_LINK_TEMPLATE.replaceAll("{traceId}", traceId) : null,
+  };
+
+  let isStarted = false;
+  const yoga = createYoga<ServerContext, GatewayContext>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    healthCheckEndpoint: "/healthz",
+    landingPage: false,
+    graphiql: (env.GRAPHIQL ?? !isProduction) ? { title: "Conveyor" } : false,
+    maskedErrors: isProduction ? true : { isDev: true },
+    maxRequestBodySize: env.MAX_REQUEST_BODY_BYTES,
+    logging: yogaLoggerFor(logger.child({ component: "yoga" })),
+    context: ({ req }) => ({ services, clientAddress: req?.socket?.remoteAddress ?? "unknown" }),
+    plugins: [
+      useGraphQLSSE({ endpoint: "/graphql/stream" }),
+      ...((env.INTROSPECTION ?? !isProduction) ? [] : [useNoIntrospection()]),
+      useReadinessCheck({
+        endpoint: "/readyz",
+        check: async ({ fetchAPI }) => {
+          const isRedisUp = await redis.ping().then(
+            () => true,
+            () => false,
+          );
+          const details = {
+            redis: isRedisUp,
+            projector: projector.isRunning,
+            feed: hub.isRunning,
+            subscribers: hub.listenerCount,
+          };
+          const isReady = isStarted && isRedisUp && projector.isRunning && hub.isRunning;
+          return new fetchAPI.Response(
+            JSON.stringify({ status: isReady ? "ready" : "not ready", ...details }),
+            { status: isReady ? 200 : 503, headers: { "content-type": "application/json" } },
+          );
+        },
+      }),
+    ],
+  });
+  const server = createServer(yoga);
+
+  let stopping: Promise<void> | undefined;
+  const port = () => (server.address() as AddressInfo | null)?.port ?? 0;
+  const origin = () => `http://127.0.0.1:${port()}`;
+
+  return {
+    keys,
+    logger,
+    get port() {
+      return port();
+    },
+    get url() {
+      return `${origin()}/graphql`;
+    },
+    get streamUrl() {
+      return `${origin()}/graphql/stream`;
+    },
+    async start() {
+      await seedCatalog(redis, keys, { initialStock: env.CATALOG_INITIAL_STOCK });
+      await projector.start();
+      await hub.start();
+      await health.start();
+      trimmer.start();
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(env.PORT, env.HOST, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      isStarted = true;
+      const base = `http://localhost:${port()}`;
+      logger.info(
+        {
+          graphql: `${base}/graphql`,
+          graphqlSse: `${base}/graphql/stream`,
+          healthz: `${base}/healthz`,
+          readyz: `${base}/readyz`,
+        },
+        "gateway ready",
+      );
+    },
+    stop() {
+      stopping ??= (async () => {
+        isStarted = false;
+        // Open subscriptions are cut here; their clients resume with `after` elsewhere.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        if (server.listening) await closed;
+        await hub.stop();
+        await projector.stop();
+        await trimmer.stop();
+        await health.stop();
+        await redis.quit().catch(() => redis.disconnect());
+        logger.info("gateway stopped");
+      })();
+      return stopping;
+    },
+  };
+}
