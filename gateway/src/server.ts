@@ -9,6 +9,7 @@ import type { GatewayEnv } from "./env.ts";
 import { createEventHub } from "./feed/event-hub.ts";
 import { createFeedSubscriptions } from "./feed/subscriptions.ts";
 import { createPipelineHealth } from "./health/pipeline-health.ts";
+import { useInputErrorCodes } from "./http/input-error-codes.ts";
 import { useNoIntrospection } from "./http/no-introspection.ts";
 import { yogaLoggerFor } from "./http/yoga-logger.ts";
 import { createOrderStore } from "./orders/order-store.ts";
@@ -138,6 +139,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     context: ({ req }) => ({ services, clientAddress: req?.socket?.remoteAddress ?? "unknown" }),
     plugins: [
       useGraphQLSSE({ endpoint: "/graphql/stream" }),
+      useInputErrorCodes(),
       ...((env.INTROSPECTION ?? !isProduction) ? [] : [useNoIntrospection()]),
       useReadinessCheck({
         endpoint: "/readyz",
