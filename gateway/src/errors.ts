@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   "RATE_LIMITED",
   /** Something unexpected failed; details are logged, not sent. */
   "INTERNAL_SERVER_ERROR",
+  /** Set by Yoga: the HTTP request is not a GraphQL request (bad JSON, no query, a batch). */
+  "BAD_REQUEST",
   /** Set by Yoga: the document is not valid GraphQL syntax. */
   "GRAPHQL_PARSE_FAILED",
   /** Set by Yoga: the operation does not fit the schema (unknown field, wrong type, Int overflow). */
