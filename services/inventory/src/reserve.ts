@@ -1,5 +1,5 @@
 import { type RejectedLine, reserveStock } from "@conveyor/catalog";
-import { createEvent, type EventOf, type Keys } from "@conveyor/contract";
+import { createEvent, type EventOf, type Keys, type RejectionReason } from "@conveyor/contract";
 import type { Redis } from "ioredis";
 
 /**
@@ -40,10 +40,7 @@ export async function reserveOrder(
 }
 
 /** A message a customer can read, naming each line that could not be filled. */
-export function describeRejection(
-  reason: "UNKNOWN_SKU" | "INSUFFICIENT_STOCK",
-  lines: readonly RejectedLine[],
-): string {
+export function describeRejection(reason: RejectionReason, lines: readonly RejectedLine[]): string {
   if (reason === "UNKNOWN_SKU") {
     return `Unknown product: ${lines.map((line) => line.sku).join(", ")}`;
   }
