@@ -1,0 +1,497 @@
+/**
+ * `npm run bench`: Conveyor's benchmark. Starts its own redis-server and real service processes
+ * and measures, in one run: (a) the raw Redis ceiling, (b) each service's drain rate alone,
+ * (c) end-to-end orders/s and latency with tracing off and on, (d) a slow payment processor and
+ * (e) fan-out to many SSE subscribers. Prints tables, or one JSON document with `--json`.
+ *
+ * Flags: --quick (small and short, checks only that every section works), --json,
+ * --only ceiling,services,e2e,slow,fanout, --profile DIR (V8 CPU profiles of every service
+ * process), --out FILE (also write the JSON there).
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, freemem, loadavg, totalmem } from "node:os";
+import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
+import { startOtlpReceiver } from "../services/testkit/src/otlp-receiver.ts";
+import { startRedisServer } from "../services/testkit/src/redis-server.ts";
+import { hasApp } from "./lib/apps.ts";
+import {
+  type ClosedLoopResult,
+  type OpenLoopResult,
+  runClosedLoop,
+  runOpenLoop,
+  settle,
+  startBenchSystem,
+  trackShipments,
+  warmUp,
+} from "./lib/end-to-end.ts";
+import { type FanoutResult, measureFanout, steadyOrders } from "./lib/fanout.ts";
+import type { ServiceName } from "./lib/fixtures.ts";
+import { createGatewayClient } from "./lib/gateway-client.ts";
+import { renderTables, type Table } from "./lib/report.ts";
+import {
+  type CeilingResult,
+  type ConsumerSetting,
+  measureCeiling,
+  measureServiceDrain,
+  type ServiceDrainResult,
+  type StreamBenchContext,
+} from "./lib/services.ts";
+
+const SECTIONS = ["ceiling", "services", "e2e", "slow", "fanout"] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    only: { type: "string" },
+    profile: { type: "string" },
+    out: { type: "string" },
+  },
+});
+
+/** Sizes and settings of a run: the full one, or the quick one CI runs. */
+const plan = flags.quick
+  ? {
+      drainCount: 500,
+      ceilingBatches: [50],
+      settings: [{ concurrency: 64, batchSize: 50 }] as ConsumerSetting[],
+      openRates: [20],
+      openSeconds: 1,
+      closedWorkers: [4],
+      closedSeconds: 1,
+      slowCount: 64,
+      slowConcurrencies: [64],
+      fanoutCounts: [1, 10],
+      fanoutRate: 10,
+      fanoutSeconds: 1,
+    }
+  : {
+      drainCount: 20_000,
+      ceilingBatches: [10, 50, 200],
+      settings: [
+        { concurrency: 16, batchSize: 10 },
+        { concurrency: 64, batchSize: 50 },
+        { concurrency: 256, batchSize: 200 },
+      ] as ConsumerSetting[],
+      openRates: [100, 250, 500, 1000, 1500, 2000, 3000],
+      openSeconds: 10,
+      closedWorkers: [8, 64],
+      closedSeconds: 10,
+      slowCount: 2_000,
+      slowConcurrencies: [64, 256, 1024],
+      fanoutCounts: [1, 100, 1000],
+      fanoutRate: 20,
+      fanoutSeconds: 10,
+    };
+
+const selected = new Set<Section>(
+  flags.only ? (flags.only.split(",").map((name) => name.trim()) as Section[]) : SECTIONS,
+);
+for (const name of selected) {
+  if (!SECTIONS.includes(name)) throw new Error(`unknown section ${name}; one of ${SECTIONS}`);
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function machine() {
+  const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1];
+  let redisVersion = "unknown";
+  try {
+    redisVersion = execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim();
+  } catch {}
+  return {
+    cpus: cpus().length,
+    cpuModel: cpuModel ?? cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    freeMemoryGiB: Math.round((freemem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    redis: redisVersion,
+  };
+}
+
+interface SectionReport {
+  section: Section;
+  seconds: number;
+  /** 1-minute load average before and after: other work on the machine skews every figure. */
+  loadAverage: [before: number, after: number];
+  skipped?: string;
+  error?: string;
+  results: unknown;
+}
+
+const reports: SectionReport[] = [];
+const tables: Table[] = [];
+
+async function section(name: Section, run: () => Promise<unknown>, skipReason?: string) {
+  if (!selected.has(name)) return;
+  const before = loadavg()[0] ?? 0;
+  const started = performance.now();
+  const report: SectionReport = {
+    section: name,
+    seconds: 0,
+    loadAverage: [before, before],
+    results: null,
+  };
+  if (skipReason) {
+    report.skipped = skipReason;
+    log(`${name}: skipped (${skipReason})`);
+  } else {
+    log(`${name}: running`);
+    try {
+      report.results = await run();
+    } catch (error) {
+      report.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      log(`${name}: FAILED ${report.error}`);
+    }
+  }
+  report.seconds = Math.round((performance.now() - started) / 100) / 10;
+  report.loadAverage = [before, loadavg()[0] ?? 0];
+  reports.push(report);
+  log(`${name}: done in ${report.seconds} s`);
+}
+
+const redisServer = await startRedisServer({ isPersistent: true });
+const redis = new Redis(redisServer.url);
+const context: StreamBenchContext = {
+  redis,
+  redisUrl: redisServer.url,
+  profileDir: flags.profile,
+};
+const gatewayMissing = hasApp("gateway") ? undefined : "gateway/src/main.ts is not there yet";
+let ceilingAt50 = Number.NaN;
+const startedAt = new Date().toISOString();
+
+try {
+  await section("ceiling", async () => {
+    const results: CeilingResult[] = [];
+    for (const batchSize of plan.ceilingBatches) {
+      results.push(await measureCeiling(context, plan.drainCount, batchSize, "forward"));
+      log(`ceiling batch ${batchSize}: ${Math.round(results.at(-1)?.perSecond ?? 0)}/s`);
+    }
+    results.push(await measureCeiling(context, plan.drainCount, 50, "ack"));
+    ceilingAt50 = results.find((r) => r.batchSize === 50 && r.mode === "forward")?.perSecond ?? NaN;
+    tables.push({
+      title: "(a) Raw Redis ceiling: XREADGROUP, then XADD per entry + XACK per batch, pipelined",
+      headers: [
+        "mode",
+        "batch",
+        "entries",
+        "entries/s",
+        "consumer CPU %",
+        "Redis CPU %",
+        "cmds/s",
+        "XADD fill/s",
+      ],
+      rows: results.map((r) => [
+        r.mode === "forward" ? "read+forward+ack" : "read+ack only",
+        r.batchSize,
+        r.count,
+        r.perSecond,
+        r.consumerCpuPercent,
+        r.redis.cpuPercent,
+        r.redis.commandsPerSecond,
+        r.fillPerSecond,
+      ]),
+      notes: ["consumer: bench/lib/ceiling-worker.ts, up to 4 batches in flight, no decoding"],
+    });
+    return results;
+  });
+
+  await section("services", async () => {
+    const results: ServiceDrainResult[] = [];
+    const ceilings = new Map<number, number>();
+    for (const report of reports) {
+      if (report.section !== "ceiling" || !Array.isArray(report.results)) continue;
+      for (const r of report.results as CeilingResult[]) {
+        if (r.mode === "forward") ceilings.set(r.batchSize, r.perSecond);
+      }
+    }
+    for (const service of ["inventory", "payment", "shipment"] as ServiceName[]) {
+      for (const setting of plan.settings) {
+        const result = await measureServiceDrain(context, service, plan.drainCount, setting, 0);
+        if (result.outputs !== result.count || result.deadLetters > 0) {
+          throw new Error(
+            `${service} published ${result.outputs} of ${result.count} outputs, ${result.deadLetters} dead letters`,
+          );
+        }
+        results.push(result);
+        log(
+          `${service} c${setting.concurrency} b${setting.batchSize}: ${Math.round(result.perSecond)}/s`,
+        );
+      }
+    }
+    tables.push({
+      title: "(b) Each service alone: drain of a pre-filled input stream (PAYMENT_LATENCY_MS=0)",
+      headers: [
+        "service",
+        "concurrency",
+        "batch",
+        "events",
+        "events/s",
+        "× ceiling",
+        "service CPU %",
+        "Redis CPU %",
+        "Redis cmds/event",
+      ],
+      rows: results.map((r) => [
+        r.service,
+        r.concurrency,
+        r.batchSize,
+        r.count,
+        r.perSecond,
+        r.perSecond / (ceilings.get(r.batchSize) ?? ceilingAt50),
+        r.consumerCpuPercent,
+        r.redis.cpuPercent,
+        r.redis.commandsPerSecond / r.perSecond,
+      ]),
+      notes: ["× ceiling: ratio to (a) read+forward+ack at the same batch size, same run"],
+    });
+    return results;
+  });
+
+  await section(
+    "e2e",
+    async () => {
+      const runs: Array<{
+        tracing: boolean;
+        openLoop: OpenLoopResult[];
+        closedLoop: ClosedLoopResult[];
+        spansReceived: number;
+      }> = [];
+      for (const tracing of [false, true]) {
+        await redis.flushall();
+        const receiver = tracing ? await startOtlpReceiver() : undefined;
+        let spansReceived = 0;
+        const drainSpans = setInterval(() => {
+          if (!receiver) return;
+          spansReceived += receiver.spans.length;
+          receiver.spans.length = 0;
+        }, 1_000);
+        const bootStarted = performance.now();
+        const system = await startBenchSystem(
+          {
+            redisUrl: redisServer.url,
+            prefix: `bench:e2e:${tracing ? "traced" : "plain"}:`,
+            otlpEndpoint: receiver?.endpoint,
+            profileDir: flags.profile
+              ? `${flags.profile}/e2e-${tracing ? "traced" : "plain"}`
+              : undefined,
+          },
+          { gateway: { PLACE_ORDER_RATE_LIMIT: "0" } },
+        );
+        const client = createGatewayClient(system.gatewayUrl, 128);
+        const tracker = trackShipments(system.gatewayUrl);
+        try {
+          log(`e2e system up in ${Math.round(performance.now() - bootStarted)} ms`);
+          await warmUp(client, tracker);
+          log(`e2e warm after ${Math.round(performance.now() - bootStarted)} ms`);
+          const openLoop: OpenLoopResult[] = [];
+          for (const rate of plan.openRates) {
+            await settle(tracker);
+            const result = await runOpenLoop(client, tracker, rate, plan.openSeconds);
+            openLoop.push(result);
+            log(
+              `e2e ${tracing ? "traced" : "plain"} open ${rate}/s: ${Math.round(result.shippedPerSecond)}/s p99 ${Math.round(result.latencyMs.p99)} ms`,
+            );
+            if (!result.isKeepingUp) break;
+          }
+          const closedLoop: ClosedLoopResult[] = [];
+          for (const workers of plan.closedWorkers) {
+            await settle(tracker, 500, 60_000);
+            const result = await runClosedLoop(client, tracker, workers, plan.closedSeconds);
+            closedLoop.push(result);
+            log(`e2e closed ${workers} workers: ${Math.round(result.shippedPerSecond)}/s`);
+          }
+          if (receiver) spansReceived += receiver.spans.length;
+          runs.push({ tracing, openLoop, closedLoop, spansReceived });
+        } finally {
+          clearInterval(drainSpans);
+          tracker.close();
+          client.close();
+          await system.stop();
+          await receiver?.stop();
+        }
+      }
+      for (const run of runs) {
+        const tracing = run.tracing ? "on" : "off";
+        tables.push({
+          title: `(c) End-to-end, tracing ${tracing}: placeOrder → shipment.created seen on an \`events\` subscription`,
+          headers: [
+            "load",
+            "offered/s",
+            "shipped/s",
+            "errors",
+            "p50 ms",
+            "p90 ms",
+            "p99 ms",
+            "placeOrder p99 ms",
+            "keeps up",
+          ],
+          rows: [
+            ...run.openLoop.map((r) => [
+              `open ${r.durationSeconds} s`,
+              r.offeredPerSecond,
+              r.shippedPerSecond,
+              r.errors + (r.placed - r.shipped),
+              r.latencyMs.p50,
+              r.latencyMs.p90,
+              r.latencyMs.p99,
+              r.placeOrderMs.p99,
+              r.isKeepingUp ? "yes" : "NO",
+            ]),
+            ...run.closedLoop.map((r) => [
+              `closed, ${r.workers} clients`,
+              "–",
+              r.shippedPerSecond,
+              r.errors,
+              r.latencyMs.p50,
+              r.latencyMs.p90,
+              r.latencyMs.p99,
+              "–",
+              "–",
+            ]),
+          ],
+          notes: run.tracing
+            ? [`spans received by the in-process OTLP sink: ${run.spansReceived}`]
+            : [],
+        });
+      }
+      return runs;
+    },
+    gatewayMissing,
+  );
+
+  await section("slow", async () => {
+    const results: ServiceDrainResult[] = [];
+    for (const concurrency of plan.slowConcurrencies) {
+      const setting = { concurrency, batchSize: 50 };
+      results.push(await measureServiceDrain(context, "payment", plan.slowCount, setting, 500));
+      log(`slow payment c${concurrency}: ${Math.round(results.at(-1)?.perSecond ?? 0)}/s`);
+    }
+    tables.push({
+      title: "(d) Slow processor: one payment process, PAYMENT_LATENCY_MS=500",
+      headers: ["concurrency", "orders", "orders/s", "bound CONCURRENCY/0.5 s", "service CPU %"],
+      rows: results.map((r) => [
+        r.concurrency,
+        r.count,
+        r.perSecond,
+        r.concurrency / 0.5,
+        r.consumerCpuPercent,
+      ]),
+    });
+    return results;
+  });
+
+  await section(
+    "fanout",
+    async () => {
+      await redis.flushall();
+      const system = await startBenchSystem(
+        { redisUrl: redisServer.url, prefix: "bench:fanout:" },
+        { gateway: { PLACE_ORDER_RATE_LIMIT: "0", SUBSCRIBER_BUFFER_SIZE: "100000" } },
+      );
+      const client = createGatewayClient(system.gatewayUrl, 16);
+      const tracker = trackShipments(system.gatewayUrl);
+      const results: FanoutResult[] = [];
+      try {
+        await warmUp(client, tracker, 5);
+        tracker.close();
+        const orders = steadyOrders(client, plan.fanoutRate);
+        try {
+          for (const subscribers of plan.fanoutCounts) {
+            const result = await measureFanout({
+              gatewayUrl: system.gatewayUrl,
+              gatewayPid: system.processes.get("gateway")?.pid as number,
+              redis,
+              subscribers,
+              ordersPerSecond: plan.fanoutRate,
+              windowSeconds: plan.fanoutSeconds,
+            });
+            results.push(result);
+            log(
+              `fanout ${subscribers}: gateway CPU ${Math.round(result.gatewayCpuPercent)}%, redis ${Math.round(result.redisCommandsPerSecond)} cmds/s`,
+            );
+          }
+        } finally {
+          await orders.stop();
+        }
+      } finally {
+        tracker.close();
+        client.close();
+        await system.stop();
+      }
+      tables.push({
+        title: `(e) Fan-out: SSE subscribers on \`events\` while ${plan.fanoutRate} orders/s flow`,
+        headers: [
+          "subscribers",
+          "events/s each",
+          "min delivered",
+          "lag p50 ms",
+          "lag p99 ms",
+          "gateway CPU %",
+          "Redis cmds/s",
+          "XREAD/s",
+          "Redis CPU %",
+        ],
+        rows: results.map((r) => [
+          r.subscribers,
+          r.eventsPerSecond,
+          `${Math.round(r.minDeliveredRatio * 1000) / 10} %`,
+          r.deliveryLagMs.p50,
+          r.deliveryLagMs.p99,
+          r.gatewayCpuPercent,
+          r.redisCommandsPerSecond,
+          r.redisXreadPerSecond,
+          r.redisCpuPercent,
+        ]),
+        notes: ["lag: event occurredAt (producer clock) → frame parsed by a probe subscriber"],
+      });
+      return results;
+    },
+    gatewayMissing,
+  );
+} finally {
+  redis.disconnect();
+  await redisServer.stop();
+}
+
+const document = {
+  startedAt,
+  mode: flags.quick ? "quick" : "full",
+  machine: machine(),
+  plan,
+  sections: reports,
+};
+if (flags.out) writeFileSync(flags.out, `${JSON.stringify(document, null, 2)}\n`);
+if (flags.json) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+else {
+  const m = document.machine;
+  process.stdout.write(
+    `Conveyor bench (${document.mode}) — ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, ${m.redis}\n`,
+  );
+  process.stdout.write(`${renderTables(tables)}\n`);
+  for (const report of reports) {
+    if (report.skipped) process.stdout.write(`\n${report.section}: skipped — ${report.skipped}\n`);
+    if (report.error) process.stdout.write(`\n${report.section}: FAILED — ${report.error}\n`);
+  }
+}
+
+// Quick mode is CI's smoke test: every selected section ran and produced results. Never a speed.
+const problems = reports.filter((r) => r.error || r.skipped || !hasResults(r.results));
+const missing = [...selected].filter((name) => !reports.some((r) => r.section === name));
+if (problems.length > 0 || missing.length > 0) {
+  process.stderr.write(
+    `[bench] sections without results: ${[...problems.map((r) => r.section), ...missing].join(", ")}\n`,
+  );
+  process.exit(1);
+}
+process.exit(0);
+
+function hasResults(results: unknown): boolean {
+  return Array.isArray(results) && results.length > 0;
+}
