@@ -1,0 +1,13 @@
+/**
+ * Inventory alone: feeds its input stream (`order.created`) with valid entries at RATE/s
+ * through Redis and measures how fast the inventory service drains them. See lib/service-throughput.ts
+ * and the README for the settings (RATE, BATCH, DURATION, DRAIN_SECONDS, REDIS_URL, STREAM_PREFIX).
+ */
+import { serviceThroughputTest } from "./lib/service-throughput.ts";
+
+const test = serviceThroughputTest("inventory");
+
+export const options = test.options;
+export const setup = test.setup;
+export const feed = test.feed;
+export const observe = test.observe;
