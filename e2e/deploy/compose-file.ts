@@ -166,9 +166,6 @@ export function dependenciesOf(service: ComposeService): Record<string, string> 
   if (Array.isArray(dependsOn))
     return Object.fromEntries(dependsOn.map((name) => [name, "service_started"]));
   return Object.fromEntries(
-    Object.entries(dependsOn).map(([name, value]) => [
-      name,
-      value?.condition ?? "service_started",
-    ]),
+    Object.entries(dependsOn).map(([name, value]) => [name, value?.condition ?? "service_started"]),
   );
 }

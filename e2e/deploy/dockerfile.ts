@@ -106,7 +106,12 @@ export function parseAssignments(args: string): Record<string, string | undefine
 export function substitute(text: string, variables: Record<string, string | undefined>): string {
   return text.replace(
     /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
-    (_match, braced: string | undefined, fallback: string | undefined, bare: string | undefined) => {
+    (
+      _match,
+      braced: string | undefined,
+      fallback: string | undefined,
+      bare: string | undefined,
+    ) => {
       const value = variables[braced ?? bare ?? ""];
       return value === undefined || value === "" ? (fallback ?? "") : value;
     },
@@ -115,7 +120,10 @@ export function substitute(text: string, variables: Record<string, string | unde
 
 /** Reads an exec-form (JSON array) argument such as CMD's, or fails with the line. */
 export function execForm(instruction: Instruction): string[] {
-  const text = instruction.keyword === "HEALTHCHECK" ? instruction.args.replace(/^CMD\s+/, "") : instruction.args;
+  const text =
+    instruction.keyword === "HEALTHCHECK"
+      ? instruction.args.replace(/^CMD\s+/, "")
+      : instruction.args;
   try {
     const parsed = JSON.parse(text) as unknown;
     if (Array.isArray(parsed) && parsed.every((item) => typeof item === "string")) return parsed;

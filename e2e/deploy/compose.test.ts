@@ -1,0 +1,301 @@
+/**
+ * The invariants of docker-compose.yml, checked without a Docker engine: the file is parsed with
+ * a real YAML parser and its variables resolved as compose does, then held against the apps'
+ * own env schemas, the Dockerfile and .env.example. `docker-compose config -q` (Debian's
+ * docker-compose) validates it against the compose schema when it is installed.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { TelemetrySettings } from "@conveyor/telemetry";
+import { beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import {
+  type ComposeFile,
+  type ComposeService,
+  dependenciesOf,
+  environmentOf,
+  loadCompose,
+  publishedPorts,
+  repoRoot,
+  type VariableReference,
+} from "./compose-file.ts";
+import { loadDockerfile } from "./dockerfile.ts";
+
+const execFileAsync = promisify(execFile);
+
+/** The services that run Conveyor's code, and the workspace each one runs. */
+const APP_SERVICES = {
+  gateway: "gateway",
+  inventory: "services/inventory",
+  payment: "services/payment",
+  shipment: "services/shipment",
+} as const;
+const WORKERS = ["inventory", "payment", "shipment"] as const;
+
+/** Where `docker-compose` (v1, Debian's package) may be; the test looks it up on PATH. */
+async function findDockerCompose(): Promise<string | undefined> {
+  for (const directory of (process.env.PATH ?? "").split(":")) {
+    const candidate = join(directory, "docker-compose");
+    if (directory && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+const dockerCompose = await findDockerCompose();
+
+/** The zod shape an app's env.ts exports (the export whose name ends in `EnvShape`). */
+async function envShapeOf(workspace: string): Promise<z.ZodRawShape> {
+  const module = (await import(join(repoRoot, workspace, "src", "env.ts"))) as Record<
+    string,
+    unknown
+  >;
+  const shapes = Object.entries(module).filter(([name]) => name.endsWith("EnvShape"));
+  if (shapes.length !== 1)
+    throw new Error(
+      `${workspace}/src/env.ts must export exactly one *EnvShape (found ${shapes.map(([name]) => name).join(", ") || "none"})`,
+    );
+  return shapes[0]?.[1] as z.ZodRawShape;
+}
+
+/** The variables an env shape requires: those whose schema rejects `undefined` (no default). */
+function requiredKeys(shape: z.ZodRawShape): string[] {
+  return Object.entries(shape)
+    .filter(([, schema]) => !(schema as z.ZodType).safeParse(undefined).success)
+    .map(([name]) => name);
+}
+
+function serviceOf(compose: ComposeFile, name: string): ComposeService {
+  const service = compose.services[name];
+  if (!service) throw new Error(`docker-compose.yml has no service ${name}`);
+  return service;
+}
+
+function buildOf(service: ComposeService) {
+  return typeof service.build === "string" ? { context: service.build } : (service.build ?? {});
+}
+
+describe("docker-compose.yml", () => {
+  let compose: ComposeFile;
+  let references: VariableReference[];
+  const shapes = new Map<string, z.ZodRawShape>();
+
+  beforeAll(async () => {
+    ({ compose, references } = await loadCompose());
+    for (const workspace of Object.values(APP_SERVICES))
+      shapes.set(workspace, await envShapeOf(workspace));
+  });
+
+  it("runs every deployable workspace (each one with a src/main.ts) as a service", async () => {
+    const rootPackage = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as {
+      workspaces: string[];
+    };
+    const deployables = rootPackage.workspaces.filter((workspace) =>
+      existsSync(join(repoRoot, workspace, "src", "main.ts")),
+    );
+    const built = Object.values(compose.services)
+      .map((service) => buildOf(service).args?.APP)
+      .filter((app) => app !== undefined);
+    expect([...built].sort()).toEqual([...deployables].sort());
+    expect(Object.values(APP_SERVICES).sort()).toEqual([...deployables].sort());
+  });
+
+  it("builds every app service from the one root Dockerfile, with its workspace as APP", () => {
+    for (const [name, workspace] of Object.entries(APP_SERVICES)) {
+      const build = buildOf(serviceOf(compose, name));
+      expect(build.context, name).toBe(".");
+      expect(build.dockerfile ?? "Dockerfile", name).toBe("Dockerfile");
+      expect(build.args?.APP, name).toBe(workspace);
+    }
+    for (const [name, service] of Object.entries(compose.services))
+      if (service.build) expect(Object.keys(APP_SERVICES), name).toContain(name);
+  });
+
+  it("gives every app service a /readyz health check, a restart policy and healthy Redis first", () => {
+    for (const name of Object.keys(APP_SERVICES)) {
+      const service = serviceOf(compose, name);
+      expect(service.healthcheck?.disable, name).not.toBe(true);
+      expect(JSON.stringify(service.healthcheck?.test ?? ""), name).toContain("/readyz");
+      expect(service.restart, name).toBe("unless-stopped");
+      expect(dependenciesOf(service).redis, name).toBe("service_healthy");
+    }
+  });
+
+  it("gives every app the port its health check probes (HEALTH_PORT, or PORT for the gateway)", () => {
+    for (const name of Object.keys(APP_SERVICES)) {
+      const environment = environmentOf(serviceOf(compose, name));
+      const port = environment.HEALTH_PORT ?? environment.PORT;
+      expect(port, `${name} must set HEALTH_PORT or PORT`).toMatch(/^[1-9]\d*$/);
+    }
+  });
+
+  it("sets every variable an app's env schema requires, and every value passes the schema", () => {
+    for (const [name, workspace] of Object.entries(APP_SERVICES)) {
+      const shape = shapes.get(workspace) ?? {};
+      const environment = environmentOf(serviceOf(compose, name));
+      for (const key of requiredKeys(shape))
+        expect(environment, `${name} requires ${key}`).toHaveProperty(key);
+      const parsed = z.object(shape).safeParse(environment);
+      expect(parsed.success, `${name}: ${parsed.error ? z.prettifyError(parsed.error) : ""}`).toBe(
+        true,
+      );
+      const telemetry = TelemetrySettings.safeParse(environment);
+      expect(telemetry.success, `${name}: ${telemetry.error?.message ?? ""}`).toBe(true);
+    }
+  });
+
+  it("sets no variable that no schema reads (a renamed setting would be silently ignored)", () => {
+    const telemetryKeys = Object.keys(TelemetrySettings.shape);
+    for (const [name, workspace] of Object.entries(APP_SERVICES)) {
+      const known = new Set([...Object.keys(shapes.get(workspace) ?? {}), ...telemetryKeys]);
+      const unknown = Object.keys(environmentOf(serviceOf(compose, name))).filter(
+        // The standard OTEL_* variables are read by the OpenTelemetry SDK itself.
+        (key) => !known.has(key) && !key.startsWith("OTEL_"),
+      );
+      expect(unknown, name).toEqual([]);
+    }
+  });
+
+  it("leaves CONSUMER_NAME to its per-replica default (hostname = container id)", () => {
+    for (const name of Object.keys(APP_SERVICES))
+      expect(environmentOf(serviceOf(compose, name)), name).not.toHaveProperty("CONSUMER_NAME");
+  });
+
+  it("lets workers scale: no container_name and no published host port", () => {
+    for (const name of WORKERS) {
+      const service = serviceOf(compose, name);
+      expect(service.container_name, name).toBeUndefined();
+      expect(publishedPorts(service), name).toEqual([]);
+    }
+    expect(serviceOf(compose, "gateway").container_name).toBeUndefined();
+  });
+
+  it("publishes no host port twice", () => {
+    const seen = new Map<string, string>();
+    for (const [name, service] of Object.entries(compose.services))
+      for (const port of publishedPorts(service)) {
+        expect(port.hostPort, `${name} publishes a port range or variable`).toMatch(/^\d+$/);
+        // 0.0.0.0 binds every address, so it collides with any address on the same port.
+        for (const [key, owner] of seen) {
+          const [ip, hostPort, protocol] = key.split("|");
+          const isSameAddress = ip === port.hostIp || ip === "0.0.0.0" || port.hostIp === "0.0.0.0";
+          if (isSameAddress && hostPort === port.hostPort && protocol === port.protocol)
+            throw new Error(`${name} and ${owner} both publish host port ${port.hostPort}`);
+        }
+        seen.set(`${port.hostIp}|${port.hostPort}|${port.protocol}`, name);
+      }
+    expect([...seen.values()].sort()).toEqual(["gateway", "jaeger"]);
+  });
+
+  it("runs Redis with AOF on, noeviction, a named volume and a ping health check", () => {
+    const redis = serviceOf(compose, "redis");
+    const command = ([] as string[]).concat(redis.command ?? []).join(" ");
+    expect(command).toMatch(/--appendonly yes\b/);
+    expect(command).toMatch(/--maxmemory-policy noeviction\b/);
+    const volume = String(redis.volumes?.[0] ?? "").split(":")[0] ?? "";
+    expect(compose.volumes ?? {}).toHaveProperty(volume);
+    expect(JSON.stringify(redis.healthcheck?.test)).toContain("redis-cli ping");
+    for (const name of Object.keys(APP_SERVICES))
+      expect(environmentOf(serviceOf(compose, name)).REDIS_URL, name).toBe("redis://redis:6379");
+  });
+
+  it("sends every app's traces to Jaeger over OTLP/HTTP, and links traces to Jaeger's published UI", () => {
+    const jaeger = serviceOf(compose, "jaeger");
+    expect(jaeger.healthcheck?.test).toBeDefined();
+    const uiPort = publishedPorts(jaeger).find((port) => port.hostPort === "16686");
+    expect(uiPort).toBeDefined();
+    for (const name of Object.keys(APP_SERVICES)) {
+      const environment = environmentOf(serviceOf(compose, name));
+      expect(environment.OTEL_EXPORTER_OTLP_ENDPOINT, name).toBe("http://jaeger:4318");
+      expect(environment.OTEL_SERVICE_NAME, name).toBe(name);
+      expect(dependenciesOf(serviceOf(compose, name)).jaeger, name).toBe("service_healthy");
+      // Jaeger does not take OTLP metrics: pushing them there would only log export errors.
+      expect(environment.OTEL_METRICS_EXPORTER ?? "", name).not.toContain("otlp");
+    }
+    expect(environmentOf(serviceOf(compose, "gateway")).TRACE_LINK_TEMPLATE).toBe(
+      "http://localhost:16686/trace/{traceId}",
+    );
+  });
+
+  it("has a load profile whose k6 service runs a load-tests script against the gateway", () => {
+    const k6 = serviceOf(compose, "k6");
+    expect(k6.profiles).toEqual(["load"]);
+    expect(k6.image).toMatch(/^grafana\/k6:/);
+    expect(k6.volumes).toContain("./load-tests:/scripts:ro");
+    expect(k6.command).toEqual(["run", "/scripts/gateway.ts"]);
+    expect(environmentOf(k6).GATEWAY_URL).toBe("http://gateway:4000/graphql");
+    expect(dependenciesOf(k6).gateway).toBe("service_healthy");
+    for (const [name, service] of Object.entries(compose.services))
+      if (name !== "k6") expect(service.profiles, name).toBeUndefined();
+  });
+
+  it.skipIf(!existsSync(join(repoRoot, "load-tests", "gateway.ts")))(
+    "finds the k6 script the load profile runs (skipped until load-tests/gateway.ts exists)",
+    () => {
+      expect(existsSync(join(repoRoot, "load-tests", "gateway.ts"))).toBe(true);
+    },
+  );
+
+  it("keeps the Dockerfile's fallback health ports equal to the apps' default ports", async () => {
+    const dockerfile = await loadDockerfile();
+    const runtime = dockerfile.stages.at(-1);
+    const healthcheck = runtime?.instructions.find((entry) => entry.keyword === "HEALTHCHECK");
+    const map = /\{([^{}]*'gateway'[^{}]*)\}/.exec(healthcheck?.args ?? "")?.[1] ?? "";
+    const fallbacks = Object.fromEntries(
+      [...map.matchAll(/'([^']+)':\s*(\d+)/g)].map((match) => [match[1], Number(match[2])]),
+    );
+    for (const workspace of Object.values(APP_SERVICES)) {
+      const shape = shapes.get(workspace) ?? {};
+      const portSchema = (shape.HEALTH_PORT ?? shape.PORT) as z.ZodType | undefined;
+      expect(portSchema, workspace).toBeDefined();
+      expect(fallbacks[workspace], workspace).toBe(portSchema?.parse(undefined));
+    }
+  });
+
+  it("documents every variable it reads in .env.example, with the same default", async () => {
+    const example = await readFile(join(repoRoot, ".env.example"), "utf8");
+    const documented = new Map<string, string>();
+    for (const match of example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=(.*)$/gm))
+      if (match[1]) documented.set(match[1], (match[2] ?? "").trim());
+    const defaults = new Map<string, string | undefined>();
+    for (const reference of references) defaults.set(reference.name, reference.defaultValue);
+    for (const [name, defaultValue] of defaults) {
+      expect(documented.has(name), `.env.example must document ${name}`).toBe(true);
+      expect(documented.get(name), `${name}'s default`).toBe(defaultValue ?? "");
+    }
+    for (const name of documented.keys())
+      expect(defaults.has(name), `.env.example documents ${name}, which compose never reads`).toBe(
+        true,
+      );
+  });
+
+  it("gives the same services with the values of .env.example as without a .env", async () => {
+    const example = await readFile(join(repoRoot, ".env.example"), "utf8");
+    const variables = Object.fromEntries(
+      [...example.matchAll(/^\s*([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((match) => [
+        match[1] ?? "",
+        (match[2] ?? "").trim(),
+      ]),
+    );
+    const withExample = await loadCompose(variables);
+    expect(withExample.compose).toEqual(compose);
+  });
+
+  it.skipIf(!dockerCompose)(
+    `is valid for docker-compose config -q${dockerCompose ? "" : " (skipped: docker-compose is not installed; apt-get install docker-compose)"}`,
+    async () => {
+      // An empty environment: a developer's REDIS_URL or NODE_ENV must not decide the outcome,
+      // and a local .env is ignored by pointing --env-file at .env.example.
+      const options = { cwd: repoRoot, env: { PATH: process.env.PATH ?? "" } };
+      for (const args of [
+        ["config", "-q"],
+        ["--profile", "load", "config", "-q"],
+        ["--env-file", ".env.example", "config", "-q"],
+      ]) {
+        const { stderr } = await execFileAsync(dockerCompose ?? "docker-compose", args, options);
+        expect(stderr.trim(), args.join(" ")).toBe("");
+      }
+    },
+  );
+});
