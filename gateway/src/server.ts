@@ -57,10 +57,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     options.logger ??
     createLogger({ name: "gateway", level: env.LOG_LEVEL, isPretty: env.LOG_PRETTY });
   const keys = createKeys(env.STREAM_PREFIX);
-  const redis = createRedis(env.REDIS_URL, "commands", "gateway");
+  // Connection names say whose and what for (CLIENT LIST): `gateway-feed.<consumer>:blocking`.
+  const nameOf = (purpose: string) => `${purpose}.${env.CONSUMER_NAME.replace(/\s/g, "_")}`;
+  const redis = createRedis(env.REDIS_URL, "commands", nameOf("gateway"));
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
-  const openBlockingConnection = () => {
-    const connection = createRedis(env.REDIS_URL, "blocking", "gateway");
+  const openBlockingConnection = (purpose: string) => () => {
+    const connection = createRedis(env.REDIS_URL, "blocking", nameOf(purpose));
     connection.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
     return connection;
   };
@@ -68,7 +70,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const orders = createOrderStore(redis, keys);
   const projector = createProjector({
     redis,
-    openBlockingConnection,
+    openBlockingConnection: openBlockingConnection("gateway-projector"),
     keys,
     consumer: env.CONSUMER_NAME,
     logger,
@@ -83,7 +85,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
   const hub = createEventHub({
     redis,
-    openBlockingConnection,
+    openBlockingConnection: openBlockingConnection("gateway-feed"),
     keys,
     logger,
     batchSize: env.FEED_BATCH_SIZE,

@@ -67,11 +67,18 @@ export function createFeedSubscriptions(options: FeedSubscriptionsOptions): Feed
     }
   }
 
-  /** Fails when the feed was trimmed past `after`: some events after it are gone. */
+  /**
+   * Fails when events after `after` were trimmed from the feed. The feed is only ever trimmed
+   * from its oldest end, so that is when `after` is older than the oldest entry kept (or, with
+   * nothing kept, older than the last entry ever added). One case is reported although nothing
+   * was lost: `after` being exactly the newest trimmed entry; Redis does not tell that apart.
+   */
   async function checkNotTrimmed(after: string): Promise<void> {
     const info = replyToRecord(await redis.xinfo("STREAM", keys.feed).catch(() => []));
-    const maxDeleted = info["max-deleted-entry-id"];
-    if (typeof maxDeleted === "string" && compareCursors(maxDeleted, after) > 0) {
+    if (!(Number(info["entries-added"] ?? 0) > Number(info.length ?? 0))) return;
+    const firstEntry = info["first-entry"] as [string, unknown] | null | undefined;
+    const oldestKept = firstEntry?.[0] ?? String(info["last-generated-id"] ?? "0-0");
+    if (compareCursors(after, oldestKept) < 0) {
       throw gatewayError(
         "CURSOR_EXPIRED",
         `Events after ${after} are no longer kept (the feed holds the most recent ones); query order(id) for the orders you follow, then subscribe without after.`,
@@ -81,15 +88,17 @@ export function createFeedSubscriptions(options: FeedSubscriptionsOptions): Feed
 
   return {
     orderEvents(orderId, after) {
-      checkCursor(after);
-      if (orderId.length === 0 || orderId.length > 64) {
-        throw gatewayError("BAD_USER_INPUT", "orderId must be 1 to 64 characters");
-      }
       return createSubscriptionStream({
         capacity: bufferSize,
         after,
         overflowError,
         async open(push) {
+          // Checked here, not before: an error from the stream reaches clients of every
+          // transport as a GraphQL error (graphql-sse answers a failed subscribe with a 400).
+          checkCursor(after);
+          if (orderId.length === 0 || orderId.length > 64) {
+            throw gatewayError("BAD_USER_INPUT", "orderId must be 1 to 64 characters");
+          }
           const subscription = hub.subscribe(orderId, push);
           try {
             const history = await orders.history(orderId);
@@ -102,12 +111,12 @@ export function createFeedSubscriptions(options: FeedSubscriptionsOptions): Feed
       });
     },
     events(after) {
-      checkCursor(after);
       return createSubscriptionStream({
         capacity: bufferSize,
         after,
         overflowError,
         async open(push) {
+          checkCursor(after);
           const subscription = hub.subscribe(undefined, push);
           if (after === undefined) {
             return { detach: subscription.unsubscribe, startAfter: subscription.position };
