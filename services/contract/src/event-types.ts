@@ -33,6 +33,20 @@ export const EVENT_STEP: Readonly<Record<EventType, number>> = {
   "shipment.created": 4,
 };
 
+/**
+ * Which consumer groups read each stream: the pipeline's topology. A stream is never trimmed
+ * while one of its groups does not exist yet, so a service started late still finds every entry.
+ */
+export const STREAM_CONSUMER_GROUPS: Readonly<Record<EventType, readonly string[]>> = {
+  "order.created": ["inventory", "gateway"],
+  "inventory.reserved": ["payment", "gateway"],
+  "inventory.rejected": ["gateway"],
+  "payment.processed": ["shipment", "gateway"],
+  "payment.failed": ["inventory", "gateway"],
+  "inventory.released": ["gateway"],
+  "shipment.created": ["gateway"],
+};
+
 /** Whether a string names a known event type. */
 export function isEventType(value: string): value is EventType {
   return (EVENT_TYPES as readonly string[]).includes(value);

@@ -277,6 +277,32 @@ describe("stream consumer", () => {
     expect(await t.pendingCount()).toBe(0);
   });
 
+  it("claims entries around its own fresher pending entry without dead-lettering any", async () => {
+    const t = await setup();
+    const input = t.keys.stream("order.created");
+    await t.redis.xgroup("CREATE", input, "inventory", "0", "MKSTREAM");
+    await t.add(orderCreated("e1"));
+    const e2 = await t.add(orderCreated("e2"));
+    await t.add(orderCreated("e3"));
+    // A dead consumer read all three; e2 was re-claimed by the live consumer just now, so it is
+    // pending on it but not idle: the claim of e1 and e3 must not be confused by it.
+    await t.redis.xreadgroup(
+      "GROUP",
+      "inventory",
+      "dead-consumer",
+      "COUNT",
+      3,
+      "STREAMS",
+      input,
+      ">",
+    );
+    await sleep(400);
+    await t.redis.xclaim(input, "inventory", "live-consumer", 0, e2);
+    await t.start(async (event) => [reserved(event)], { consumer: "live-consumer" });
+    await waitFor("3 outputs", async () => (await t.outputs()).length === 3);
+    expect(await t.deadLetters()).toEqual([]);
+  });
+
   it("acknowledges pending entries that were deleted before they could be claimed", async () => {
     const t = await setup();
     const input = t.keys.stream("order.created");

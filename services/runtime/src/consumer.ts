@@ -315,24 +315,30 @@ export function createStreamConsumer<TOutcome>(
           "claimed entries left pending by another consumer",
         );
         for (const [entryId, flat] of claimed) {
+          const deliveryCount = counts.get(entryId);
+          if (deliveryCount === undefined) continue;
           await limiter.acquire();
-          dispatch(stream, entryId, flat ?? [], counts.get(entryId) ?? maxDeliveries + 1);
+          dispatch(stream, entryId, flat ?? [], deliveryCount);
         }
       } while (cursor !== "0-0");
     }
   }
 
+  /**
+   * The delivery count of each claimed entry, looked up one by one: a range query would also
+   * cover this consumer's own pending entries between them and run out before the last ones.
+   * An entry missing from the answer is no longer ours (acknowledged or claimed meanwhile).
+   */
   async function deliveryCounts(stream: string, entries: RawEntry[]): Promise<Map<string, number>> {
-    const ids = entries.map(([id]) => id);
-    const rows = (await redis.xpending(
-      stream,
-      group,
-      ids[0] as string,
-      ids.at(-1) as string,
-      ids.length,
-      consumer,
-    )) as Array<[string, string, number, number]>;
-    return new Map(rows.map(([id, , , count]) => [id, Number(count)]));
+    const pipeline = redis.pipeline();
+    for (const [id] of entries) pipeline.xpending(stream, group, id, id, 1, consumer);
+    const replies = (await pipeline.exec()) ?? [];
+    const counts = new Map<string, number>();
+    for (const [error, rows] of replies) {
+      const [row] = (error ? [] : rows) as Array<[string, string, number, number]>;
+      if (row) counts.set(row[0], Number(row[3]));
+    }
+    return counts;
   }
 
   function scheduleClaims(): void {

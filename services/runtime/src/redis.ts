@@ -15,9 +15,15 @@ export function createRedis(url: string, role: ConnectionRole, name: string): Re
   return new Redis(url, { connectionName, maxRetriesPerRequest: 3 });
 }
 
-/** Whether an error is Redis saying a consumer group (or its stream) does not exist. */
+/**
+ * Whether an error is Redis saying a consumer group (or its stream) does not exist. A read
+ * blocked on a stream that gets deleted is answered `UNBLOCKED the stream key no longer exists`.
+ */
 export function isNoGroupError(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith("NOGROUP");
+  return (
+    error instanceof Error &&
+    (error.message.startsWith("NOGROUP") || error.message.startsWith("UNBLOCKED the stream key"))
+  );
 }
 
 /** Whether an error is Redis saying a consumer group already exists. */

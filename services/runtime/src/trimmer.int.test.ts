@@ -3,7 +3,7 @@ import { uniquePrefix } from "@conveyor/testkit";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createRedis } from "./redis.ts";
-import { createStreamTrimmer, safeTrimPoint } from "./trimmer.ts";
+import { createStreamTrimmer, safeTrimPoint, topologyStreams } from "./trimmer.ts";
 
 const redis = createRedis(inject("redisUrl"), "commands", "trimmer-test");
 const logger = pino({ level: "silent" });
@@ -43,7 +43,11 @@ describe("stream trimmer", () => {
     await readAndAck(stream, "slow", 600, 500);
 
     expect(await safeTrimPoint(redis, stream)).toBe(ids[500]);
-    const trimmer = createStreamTrimmer({ redis, streams: [stream], logger });
+    const trimmer = createStreamTrimmer({
+      redis,
+      streams: [{ key: stream, requiredGroups: [] }],
+      logger,
+    });
     await trimmer.trimNow();
     const [first] = (await redis.xrange(stream, "-", "+", "COUNT", 1)) as Array<[string, string[]]>;
     const firstKept = first?.[0] as string;
@@ -59,17 +63,44 @@ describe("stream trimmer", () => {
     await redis.xgroup("CREATE", stream, "running", "0");
     await redis.xgroup("CREATE", stream, "stopped", "0");
     await readAndAck(stream, "running", 5_000);
-    const trimmer = createStreamTrimmer({ redis, streams: [stream], logger });
+    const trimmer = createStreamTrimmer({
+      redis,
+      streams: [{ key: stream, requiredGroups: [] }],
+      logger,
+    });
     expect(await trimmer.trimNow()).toBe(0);
     expect(await redis.xlen(stream)).toBe(5_000);
     expect((await readAndAck(stream, "stopped", 10_000)).length).toBe(5_000);
+  });
+
+  it("waits for every group of the topology before trimming anything", async () => {
+    const keys = createKeys(uniquePrefix("trim"));
+    const stream = keys.stream("order.created");
+    await fill(stream, 500);
+    await redis.xgroup("CREATE", stream, "inventory", "0");
+    await readAndAck(stream, "inventory", 500);
+    // The gateway's read model has not started yet: its group does not exist.
+    const trimmer = createStreamTrimmer({
+      redis,
+      streams: topologyStreams(keys, ["order.created"]),
+      logger,
+    });
+    expect(await trimmer.trimNow()).toBe(0);
+    await redis.xgroup("CREATE", stream, "gateway", "0");
+    expect(await trimmer.trimNow()).toBe(0);
+    await readAndAck(stream, "gateway", 500);
+    expect(await trimmer.trimNow()).toBeGreaterThan(0);
   });
 
   it("leaves a stream without consumer groups whole", async () => {
     const stream = createKeys(uniquePrefix("trim")).stream("shipment.created");
     await fill(stream, 300);
     expect(await safeTrimPoint(redis, stream)).toBeUndefined();
-    const trimmer = createStreamTrimmer({ redis, streams: [stream], logger });
+    const trimmer = createStreamTrimmer({
+      redis,
+      streams: [{ key: stream, requiredGroups: [] }],
+      logger,
+    });
     expect(await trimmer.trimNow()).toBe(0);
     expect(await redis.xlen(stream)).toBe(300);
   });

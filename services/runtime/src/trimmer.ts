@@ -1,3 +1,4 @@
+import { type EventType, type Keys, STREAM_CONSUMER_GROUPS } from "@conveyor/contract";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { replyToRecord } from "./redis.ts";
@@ -5,11 +6,25 @@ import { replyToRecord } from "./redis.ts";
 /** Options of {@link createStreamTrimmer}. */
 export interface StreamTrimmerOptions {
   redis: Redis;
-  /** Stream keys to keep bounded. */
-  streams: readonly string[];
+  /** Stream keys to keep bounded, each with the groups that must exist before it is trimmed. */
+  streams: readonly TrimmedStream[];
   /** How often to trim. Default 10,000 ms. */
   intervalMs?: number;
   logger: Logger;
+}
+
+/** A stream to trim, and the consumer groups that read it (trimming waits until all exist). */
+export interface TrimmedStream {
+  key: string;
+  requiredGroups: readonly string[];
+}
+
+/** The streams of some event types, with their groups from the pipeline's topology. */
+export function topologyStreams(keys: Keys, types: readonly EventType[]): TrimmedStream[] {
+  return types.map((type) => ({
+    key: keys.stream(type),
+    requiredGroups: STREAM_CONSUMER_GROUPS[type],
+  }));
 }
 
 /** Periodically trims streams by their consumer groups' progress. */
@@ -30,12 +45,18 @@ function compareIds(a: string, b: string): number {
 /**
  * The id below which no group still needs any entry of `stream`, or `undefined` if nothing may
  * be trimmed. For each group, everything before its oldest pending entry (or, with nothing
- * pending, before its last delivered entry) has been acknowledged. A stream without groups is
- * left whole: a group created later starts from its beginning.
+ * pending, before its last delivered entry) has been acknowledged. A stream without groups, or
+ * missing one of `requiredGroups`, is left whole: a group created later starts from its beginning.
  */
-export async function safeTrimPoint(redis: Redis, stream: string): Promise<string | undefined> {
+export async function safeTrimPoint(
+  redis: Redis,
+  stream: string,
+  requiredGroups: readonly string[] = [],
+): Promise<string | undefined> {
   const groups = (await redis.xinfo("GROUPS", stream)) as unknown[];
   if (groups.length === 0) return undefined;
+  const names = new Set(groups.map((raw) => String(replyToRecord(raw).name)));
+  if (requiredGroups.some((name) => !names.has(name))) return undefined;
   let floor: string | undefined;
   for (const raw of groups) {
     const info = replyToRecord(raw);
@@ -66,8 +87,10 @@ export function createStreamTrimmer(options: StreamTrimmerOptions): StreamTrimme
   async function trimNow(): Promise<number> {
     let removed = 0;
     for (const stream of streams) {
-      const floor = await safeTrimPoint(redis, stream).catch(() => undefined);
-      if (floor) removed += Number(await redis.xtrim(stream, "MINID", "~", floor));
+      const floor = await safeTrimPoint(redis, stream.key, stream.requiredGroups).catch(
+        () => undefined,
+      );
+      if (floor) removed += Number(await redis.xtrim(stream.key, "MINID", "~", floor));
     }
     return removed;
   }

@@ -8,7 +8,7 @@ import { createHealthServer } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
 import { createRedis, replyToRecord } from "./redis.ts";
-import { createStreamTrimmer } from "./trimmer.ts";
+import { createStreamTrimmer, topologyStreams } from "./trimmer.ts";
 
 /** The parsed settings of a worker. */
 export type WorkerEnv = z.infer<z.ZodObject<typeof workerEnvShape>>;
@@ -76,7 +76,7 @@ export function createWorker(options: WorkerOptions): Worker {
   });
   const trimmer = createStreamTrimmer({
     redis,
-    streams: streamKeys,
+    streams: topologyStreams(keys, options.streams),
     intervalMs: env.TRIM_INTERVAL_MS,
     logger,
   });

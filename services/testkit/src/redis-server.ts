@@ -97,6 +97,7 @@ async function waitForPing(port: number): Promise<void> {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
+    probe.on("error", () => {});
     try {
       await probe.connect();
       await probe.ping();
