@@ -2,7 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { seedCatalog } from "@conveyor/catalog";
 import { createKeys, EVENT_TYPES, type Keys } from "@conveyor/contract";
-import { createLogger, createRedis, createStreamTrimmer, type Logger } from "@conveyor/runtime";
+import {
+  createLogger,
+  createRedis,
+  createStreamTrimmer,
+  type Logger,
+  topologyStreams,
+} from "@conveyor/runtime";
 import { useGraphQLSSE } from "@graphql-yoga/plugin-graphql-sse";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type { GatewayEnv } from "./env.ts";
@@ -100,7 +106,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   // Nobody else trims shipment.created (no service reads it); trimming follows every group.
   const trimmer = createStreamTrimmer({
     redis,
-    streams: EVENT_TYPES.map((type) => keys.stream(type)),
+    streams: topologyStreams(keys, EVENT_TYPES),
     intervalMs: env.TRIM_INTERVAL_MS,
     logger,
   });
