@@ -10,6 +10,13 @@ import { useSelectedOrderId } from "./lib/hooks.ts";
 /** The dashboard: one page, every panel live. */
 export function App() {
   const [orderId, selectOrder] = useSelectedOrderId();
+  const showPlacedOrder = (placedId: string) => {
+    selectOrder(placedId);
+    // Bring the journey into view where it is off screen (a phone, a scrolled page).
+    requestAnimationFrame(() =>
+      document.getElementById("journey")?.scrollIntoView({ block: "nearest" }),
+    );
+  };
   return (
     <FeedProvider>
       <a className="skip-link" href="#journey">
@@ -17,9 +24,9 @@ export function App() {
       </a>
       <Header />
       <ConnectionBanner />
-      <main className="layout">
+      <main className="layout" data-has-order={orderId !== undefined}>
         <div className="column">
-          <PlaceOrderPanel onPlaced={selectOrder} />
+          <PlaceOrderPanel onPlaced={showPlacedOrder} />
           <HealthPanel />
         </div>
         <div className="column">

@@ -8,8 +8,8 @@ import { type ChartSeries, ThroughputChart } from "./ThroughputChart.tsx";
 import { EmptyState, ErrorNote, Panel } from "./ui.tsx";
 
 const POLL_MS = 2000;
-/** Samples the chart holds: two minutes at one per poll. */
-const CHART_CAPACITY = 60;
+/** Samples the chart holds: a minute at one per poll. */
+const CHART_CAPACITY = 30;
 
 /** The order services read in, for a stable table and legend. */
 const SERVICE_ORDER = ["inventory", "payment", "shipment", "gateway"];

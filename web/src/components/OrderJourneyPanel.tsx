@@ -6,6 +6,7 @@ import {
   HAPPY_PATH,
   isFinalStatus,
   type OrderStatus,
+  readableReason,
   reasonOf,
   statusAfter,
 } from "../lib/events.ts";
@@ -175,7 +176,9 @@ export function OrderJourneyPanel({ orderId }: { orderId: string | undefined }) 
 
   const reason =
     status === "REJECTED" || status === "CANCELLED"
-      ? (order?.failureReason ?? events.map(reasonOf).find((text) => text !== undefined))
+      ? order?.failureReason
+        ? readableReason(order.failureReason)
+        : events.map(reasonOf).find((text) => text !== undefined)
       : undefined;
 
   return (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reasonOf, statusAfter } from "./events.ts";
+import { readableReason, reasonOf, statusAfter } from "./events.ts";
 
 describe("statusAfter", () => {
   it("follows the events to the order's status", () => {
@@ -45,5 +45,16 @@ describe("reasonOf", () => {
 
   it("has nothing to say about events that went well", () => {
     expect(reasonOf({ type: "shipment.created", data: { carrier: "UPS" } })).toBeUndefined();
+  });
+});
+
+describe("readableReason", () => {
+  it("turns a reason code into words and keeps the message", () => {
+    expect(readableReason("CARD_DECLINED: Your card was declined.")).toBe(
+      "Card declined: Your card was declined.",
+    );
+    expect(readableReason("INSUFFICIENT_STOCK")).toBe("Not enough stock");
+    expect(readableReason("SOMETHING_NEW: details")).toBe("Something new: details");
+    expect(readableReason("plain words")).toBe("plain words");
   });
 });

@@ -64,6 +64,20 @@ const REASON_TEXT: Record<string, string> = {
   INVALID_TOKEN: "Invalid payment token",
 };
 
+/**
+ * A failure reason as people read it: the read model's `CARD_DECLINED: Your card was declined.`
+ * becomes `Card declined: Your card was declined.`.
+ */
+export function readableReason(reason: string): string {
+  const match = /^([A-Z][A-Z_]+):?\s*(.*)$/s.exec(reason);
+  if (!match) return reason;
+  const [, code = "", message = ""] = match;
+  const label =
+    REASON_TEXT[code] ?? code.charAt(0) + code.slice(1).toLowerCase().replaceAll("_", " ");
+  if (!message) return label;
+  return message.toLowerCase().startsWith(label.toLowerCase()) ? message : `${label}: ${message}`;
+}
+
 /** Why an event turned an order down (`Card declined: …`), or undefined when it did not. */
 export function reasonOf(event: { type: string; data: unknown }): string | undefined {
   if (!["inventory.rejected", "payment.failed", "inventory.released"].includes(event.type)) {
