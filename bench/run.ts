@@ -29,6 +29,7 @@ import {
 import { type FanoutResult, measureFanout, steadyOrders } from "./lib/fanout.ts";
 import type { ServiceName } from "./lib/fixtures.ts";
 import { createGatewayClient } from "./lib/gateway-client.ts";
+import { cpuSnapshot } from "./lib/measure.ts";
 import { renderTables, type Table } from "./lib/report.ts";
 import {
   type CeilingResult,
@@ -184,7 +185,8 @@ try {
         "entries/s",
         "consumer CPU %",
         "Redis CPU %",
-        "cmds/s",
+        "consumer CPU µs/entry",
+        "Redis CPU µs/entry",
         "XADD fill/s",
       ],
       rows: results.map((r) => [
@@ -194,7 +196,8 @@ try {
         r.perSecond,
         r.consumerCpuPercent,
         r.redis.cpuPercent,
-        r.redis.commandsPerSecond,
+        (r.consumerCpuPercent * 10_000) / r.perSecond,
+        (r.redis.cpuPercent * 10_000) / r.perSecond,
         r.fillPerSecond,
       ]),
       notes: ["consumer: bench/lib/ceiling-worker.ts, up to 4 batches in flight, no decoding"],
@@ -236,6 +239,8 @@ try {
         "× ceiling",
         "service CPU %",
         "Redis CPU %",
+        "service CPU µs/event",
+        "Redis CPU µs/event",
         "Redis cmds/event",
       ],
       rows: results.map((r) => [
@@ -247,9 +252,14 @@ try {
         r.perSecond / (ceilings.get(r.batchSize) ?? ceilingAt50),
         r.consumerCpuPercent,
         r.redis.cpuPercent,
+        (r.consumerCpuPercent * 10_000) / r.perSecond,
+        (r.redis.cpuPercent * 10_000) / r.perSecond,
         r.redis.commandsPerSecond / r.perSecond,
       ]),
-      notes: ["× ceiling: ratio to (a) read+forward+ack at the same batch size, same run"],
+      notes: [
+        "× ceiling: ratio to (a) read+forward+ack at the same batch size, same run",
+        "CPU µs/event: CPU time per event (/proc, INFO cpu); a busy machine lowers events/s far more than it changes this",
+      ],
     });
     return results;
   });
@@ -286,6 +296,10 @@ try {
         );
         const client = createGatewayClient(system.gatewayUrl, 128);
         const tracker = trackShipments(system.gatewayUrl);
+        const pids = Object.fromEntries(
+          [...system.processes].map(([app, child]) => [app, child.pid]),
+        );
+        const cpu = () => cpuSnapshot(pids, redis);
         try {
           log(`e2e system up in ${Math.round(performance.now() - bootStarted)} ms`);
           await warmUp(client, tracker);
@@ -293,7 +307,7 @@ try {
           const openLoop: OpenLoopResult[] = [];
           for (const rate of plan.openRates) {
             await settle(tracker);
-            const result = await runOpenLoop(client, tracker, rate, plan.openSeconds);
+            const result = await runOpenLoop(client, tracker, rate, plan.openSeconds, cpu);
             openLoop.push(result);
             log(
               `e2e ${tracing ? "traced" : "plain"} open ${rate}/s: ${Math.round(result.shippedPerSecond)}/s p99 ${Math.round(result.latencyMs.p99)} ms`,
@@ -303,7 +317,7 @@ try {
           const closedLoop: ClosedLoopResult[] = [];
           for (const workers of plan.closedWorkers) {
             await settle(tracker, 500, 60_000);
-            const result = await runClosedLoop(client, tracker, workers, plan.closedSeconds);
+            const result = await runClosedLoop(client, tracker, workers, plan.closedSeconds, cpu);
             closedLoop.push(result);
             log(`e2e closed ${workers} workers: ${Math.round(result.shippedPerSecond)}/s`);
           }
@@ -331,6 +345,7 @@ try {
             "p99 ms",
             "placeOrder p99 ms",
             "keeps up",
+            "CPU ms/order gw·inv·pay·ship·redis·bench",
           ],
           rows: [
             ...run.openLoop.map((r) => [
@@ -343,6 +358,7 @@ try {
               r.latencyMs.p99,
               r.placeOrderMs.p99,
               r.isKeepingUp ? "yes" : "NO",
+              cpuCell(r.cpuMsPerOrder),
             ]),
             ...run.closedLoop.map((r) => [
               `closed, ${r.workers} clients`,
@@ -354,6 +370,7 @@ try {
               r.latencyMs.p99,
               "–",
               "–",
+              cpuCell(r.cpuMsPerOrder),
             ]),
           ],
           notes: run.tracing
@@ -481,17 +498,58 @@ else {
   }
 }
 
-// Quick mode is CI's smoke test: every selected section ran and produced results. Never a speed.
-const problems = reports.filter((r) => r.error || r.skipped || !hasResults(r.results));
-const missing = [...selected].filter((name) => !reports.some((r) => r.section === name));
-if (problems.length > 0 || missing.length > 0) {
-  process.stderr.write(
-    `[bench] sections without results: ${[...problems.map((r) => r.section), ...missing].join(", ")}\n`,
-  );
+// Every selected section must have run and produced its figures (quick mode is CI's smoke test
+// of exactly that). Never a speed: the figures depend on the machine.
+const problems: string[] = [...selected]
+  .filter((name) => !reports.some((r) => r.section === name))
+  .map((name) => `${name}: did not run`);
+for (const report of reports) {
+  const problem = report.error
+    ? "failed"
+    : report.skipped
+      ? `skipped (${report.skipped})`
+      : missingFigures(report.section, report.results);
+  if (problem) problems.push(`${report.section}: ${problem}`);
+}
+if (problems.length > 0) {
+  process.stderr.write(`[bench] incomplete:\n  ${problems.join("\n  ")}\n`);
   process.exit(1);
 }
 process.exit(0);
 
-function hasResults(results: unknown): boolean {
-  return Array.isArray(results) && results.length > 0;
+/** CPU ms per order of gateway, inventory, payment, shipment, Redis and the bench itself. */
+function cpuCell(perOrder: Record<string, number>): string {
+  return ["gateway", "inventory", "payment", "shipment", "redis", "bench"]
+    .map((name) => (perOrder[name] ?? Number.NaN).toFixed(2))
+    .join(" · ");
+}
+
+/** What a section's results lack, if anything: each expected row, with work done in it. */
+function missingFigures(name: Section, results: unknown): string | undefined {
+  if (!Array.isArray(results) || results.length === 0) return "no results";
+  switch (name) {
+    case "ceiling":
+    case "services":
+    case "slow":
+      return (results as Array<{ perSecond: number }>).every((r) => r.perSecond > 0)
+        ? undefined
+        : "a drain measured nothing";
+    case "e2e": {
+      const runs = results as Array<{ openLoop: OpenLoopResult[]; closedLoop: ClosedLoopResult[] }>;
+      const isComplete =
+        runs.length === 2 &&
+        runs.every(
+          (run) =>
+            run.openLoop.length > 0 &&
+            run.closedLoop.length === plan.closedWorkers.length &&
+            [...run.openLoop, ...run.closedLoop].every((r) => r.shipped > 0),
+        );
+      return isComplete ? undefined : "a load step shipped no order";
+    }
+    case "fanout":
+      return results.length === plan.fanoutCounts.length &&
+        (results as FanoutResult[]).every((r) => r.minDeliveredRatio > 0)
+        ? undefined
+        : "a subscriber count is missing or received nothing";
+  }
 }

@@ -67,12 +67,11 @@ export async function launch(
 ): Promise<ServiceProcess> {
   const nodeArgs = ["--import", "@conveyor/telemetry/register"];
   if (options.profileDir) {
-    await mkdir(options.profileDir, { recursive: true });
-    nodeArgs.push(
-      "--cpu-prof",
-      `--cpu-prof-dir=${options.profileDir}`,
-      `--cpu-prof-name=${label}-${Date.now()}.cpuprofile`,
-    );
+    // One folder per process: the telemetry's module hooks run in a worker thread, which writes
+    // its own (small) profile next to the main thread's.
+    const dir = join(options.profileDir, label);
+    await mkdir(dir, { recursive: true });
+    nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${dir}`);
   }
   const isGateway = app === "gateway";
   const port = await freePort();

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ServiceProcess } from "../../services/testkit/src/process.ts";
 import { type AppName, type LaunchOptions, launch, stopGracefully } from "./apps.ts";
 import { type EventsSubscription, type GatewayClient, subscribeEvents } from "./gateway-client.ts";
-import { type Percentiles, percentiles } from "./measure.ts";
+import { type CpuSnapshot, cpuMsPer, type Percentiles, percentiles } from "./measure.ts";
 
 /** The whole system as real processes, started the way production starts it. */
 export interface BenchSystem {
@@ -133,8 +133,13 @@ export interface OpenLoopResult {
   placeOrderMs: Percentiles;
   /** Whether the system kept up: ≥ 95 % of the offered rate, all shipped, p99 under 1 s. */
   isKeepingUp: boolean;
+  /** CPU milliseconds each process spent per shipped order during the step. */
+  cpuMsPerOrder: CpuSnapshot;
   firstError?: string;
 }
+
+/** Reads the CPU time of the system's processes (see `cpuSnapshot`). */
+export type CpuProbe = () => Promise<CpuSnapshot>;
 
 /**
  * Sends placeOrder at a fixed arrival rate for a while (open loop: a slow answer does not slow
@@ -146,9 +151,11 @@ export async function runOpenLoop(
   tracker: ShipmentTracker,
   ratePerSecond: number,
   durationSeconds: number,
+  cpu: CpuProbe,
   graceMs = 20_000,
 ): Promise<OpenLoopResult> {
   const total = Math.max(1, Math.round(ratePerSecond * durationSeconds));
+  const cpuBefore = await cpu();
   const started = performance.now();
   const placements: Array<Promise<{ scheduledAt: number; orderId?: string; respondedAt: number }>> =
     [];
@@ -193,6 +200,7 @@ export async function runOpenLoop(
     lastShipped = Math.max(lastShipped, at);
   });
   const shipped = latencies.length;
+  const cpuAfter = await cpu();
   const spanSeconds = Math.max(durationSeconds, (lastShipped - started) / 1000);
   const latencyMs = percentiles(latencies);
   const shippedPerSecond = shipped / spanSeconds;
@@ -210,6 +218,7 @@ export async function runOpenLoop(
       shipped === total &&
       shippedPerSecond >= 0.95 * ratePerSecond &&
       latencyMs.p99 < 1_000,
+    cpuMsPerOrder: cpuMsPer(cpuBefore, cpuAfter, shipped),
     ...(firstError ? { firstError } : {}),
   };
 }
@@ -222,6 +231,7 @@ export interface ClosedLoopResult {
   errors: number;
   shippedPerSecond: number;
   latencyMs: Percentiles;
+  cpuMsPerOrder: CpuSnapshot;
 }
 
 /**
@@ -233,7 +243,9 @@ export async function runClosedLoop(
   tracker: ShipmentTracker,
   workers: number,
   durationSeconds: number,
+  cpu: CpuProbe,
 ): Promise<ClosedLoopResult> {
+  const cpuBefore = await cpu();
   const started = performance.now();
   const deadline = started + durationSeconds * 1000;
   const latencies: number[] = [];
@@ -257,6 +269,7 @@ export async function runClosedLoop(
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = await cpu();
   return {
     workers,
     durationSeconds,
@@ -264,6 +277,7 @@ export async function runClosedLoop(
     errors,
     shippedPerSecond: latencies.length / seconds,
     latencyMs: percentiles(latencies),
+    cpuMsPerOrder: cpuMsPer(cpuBefore, cpuAfter, latencies.length),
   };
 }
 

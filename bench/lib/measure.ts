@@ -97,3 +97,30 @@ export function round(value: number): number {
   if (!Number.isFinite(value)) return value;
   return Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 10) / 10;
 }
+
+/** CPU seconds used so far by each named process (and `bench`, this process). */
+export type CpuSnapshot = Record<string, number>;
+
+/** Reads the CPU seconds of named processes, of Redis (`INFO cpu`) and of the bench itself. */
+export async function cpuSnapshot(
+  pids: Readonly<Record<string, number | undefined>>,
+  redis: Redis,
+): Promise<CpuSnapshot> {
+  const snapshot: CpuSnapshot = {};
+  for (const [name, pid] of Object.entries(pids)) {
+    if (pid !== undefined) snapshot[name] = await processCpuSeconds(pid).catch(() => Number.NaN);
+  }
+  snapshot.redis = (await sampleRedis(redis)).cpuSeconds;
+  const own = process.cpuUsage();
+  snapshot.bench = (own.user + own.system) / 1e6;
+  return snapshot;
+}
+
+/** CPU milliseconds each process spent per unit of work between two snapshots. */
+export function cpuMsPer(before: CpuSnapshot, after: CpuSnapshot, units: number): CpuSnapshot {
+  const perUnit: CpuSnapshot = {};
+  for (const [name, seconds] of Object.entries(after)) {
+    perUnit[name] = units > 0 ? ((seconds - (before[name] ?? 0)) * 1000) / units : Number.NaN;
+  }
+  return perUnit;
+}
