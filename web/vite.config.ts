@@ -13,11 +13,15 @@ const graphqlProxy: Record<string, ProxyOptions> = {
     timeout: 0,
     proxyTimeout: 0,
     configure(proxy) {
-      proxy.on("proxyRes", (response) => {
-        if (String(response.headers["content-type"]).startsWith("text/event-stream")) {
-          response.headers["cache-control"] = "no-cache, no-transform";
-          response.headers["x-accel-buffering"] = "no";
-        }
+      proxy.on("proxyRes", (response, _request, browserResponse) => {
+        if (!String(response.headers["content-type"]).startsWith("text/event-stream")) return;
+        response.headers["cache-control"] = "no-cache, no-transform";
+        response.headers["x-accel-buffering"] = "no";
+        // When the gateway goes away mid-stream, cut the browser's stream as well: left open,
+        // the dashboard would wait on it forever instead of reconnecting and resuming.
+        response.on("close", () => {
+          if (!response.complete) browserResponse.destroy();
+        });
       });
     },
   },

@@ -25,9 +25,9 @@ export interface GatewayClient {
   dispose(): void;
 }
 
-/** Backoff of graphql-sse's network retries: quick first, then up to ~5 s, with jitter. */
+/** Backoff of graphql-sse's network retries: quick first, then up to ~3 s, with jitter. */
 function retryWait(retries: number): Promise<void> {
-  const delayMs = Math.min(400 * 2 ** retries, 5000) + Math.random() * 300;
+  const delayMs = Math.min(400 * 2 ** retries, 3000) + Math.random() * 300;
   return new Promise((resolve) => setTimeout(resolve, delayMs));
 }
 
