@@ -69,7 +69,11 @@ describe("subscription stream", () => {
       overflowError: (last) => new Error(`slow after ${last}`),
       open(listener) {
         push = listener;
-        return { detach: () => void (detachCount += 1) };
+        return {
+          detach: () => {
+            detachCount += 1;
+          },
+        };
       },
     });
     push(event("1-0"));
@@ -87,7 +91,11 @@ describe("subscription stream", () => {
     const stream = createSubscriptionStream({
       capacity: 2,
       overflowError: () => new Error("slow"),
-      open: () => ({ detach: () => void (isDetached = true) }),
+      open: () => ({
+        detach: () => {
+          isDetached = true;
+        },
+      }),
     });
     const waiting = stream.next();
     await stream.return?.();
