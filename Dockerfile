@@ -52,8 +52,9 @@ RUN --mount=type=cache,target=/root/.npm,sharing=locked \
       npm ci --workspace web --include-workspace-root=false; \
     fi
 COPY . .
+# Built when the dashboard has an entry page (vite's index.html); a build that fails fails the image.
 RUN mkdir -p web/dist \
- && if [ "${APP}" = "gateway" ] && [ -f web/package.json ]; then npm run build --workspace web; fi
+ && if [ "${APP}" = "gateway" ] && [ -f web/index.html ]; then npm run build --workspace web; fi
 
 # ---- runtime: what runs ---------------------------------------------------------------------
 FROM base AS runtime
