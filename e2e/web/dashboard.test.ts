@@ -149,10 +149,18 @@ describe("the dashboard", () => {
     await shippedRow.locator('[data-status="SHIPPED"]').waitFor();
     await page.getByText("998 in stock").first().waitFor();
 
-    // A declined card: the order is cancelled and the journey says why.
-    await addToOrder(page, "USB-C Cable, 2 m", 1);
-    await page.getByRole("radio", { name: /Decline/ }).check();
-    const declinedId = await placeOrder(page);
+    // A declined card, ordered with the keyboard alone: the order is cancelled and the journey
+    // says why.
+    await page.getByRole("button", { name: "One more USB-C Cable, 2 m" }).focus();
+    await page.keyboard.press("Space");
+    await page.getByRole("radio", { name: /Approve/ }).focus();
+    await page.keyboard.press("ArrowRight");
+    expect(await page.getByRole("radio", { name: /Decline/ }).isChecked()).toBe(true);
+    const before = new URL(page.url()).hash;
+    await page.getByLabel("Customer ID").focus();
+    await page.keyboard.press("Enter");
+    await page.waitForURL((url) => url.hash.startsWith("#/orders/") && url.hash !== before);
+    const declinedId = new URL(page.url()).hash.replace("#/orders/", "");
     expect(declinedId).not.toBe(shippedId);
     await waitForJourneyStatus(page, "CANCELLED");
     expect(await page.locator("#journey .reason-callout").textContent()).toMatch(/declined/i);
@@ -230,6 +238,9 @@ describe("the dashboard", () => {
 
     await system.stop("gateway");
     await page.getByText("reconnecting…").first().waitFor();
+    // What the panels showed stays on screen meanwhile.
+    expect(await page.locator("#orders tbody tr").count()).toBeGreaterThan(0);
+    expect(await page.locator("#journey .timeline-item").count()).toBe(4);
     await page.screenshot({ path: join(SCREENSHOTS, "dashboard-reconnecting.png") });
     await system.start("gateway");
     await page.locator('.link-state[data-state="online"]').waitFor({ timeout: 20_000 });

@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import { useQuery } from "urql";
 import { describeError } from "../lib/errors.ts";
 import { formatAgo, formatCount, formatRate } from "../lib/format.ts";
-import { useInterval, useNow } from "../lib/hooks.ts";
+import { useInterval, useLastKnown, useNow } from "../lib/hooks.ts";
 import { type HealthReport, PipelineHealthQuery } from "../operations.ts";
 import { type ChartSeries, ThroughputChart } from "./ThroughputChart.tsx";
 import { EmptyState, ErrorNote, Panel } from "./ui.tsx";
@@ -66,7 +66,7 @@ export function HealthPanel() {
   const now = useNow(1000);
   useInterval(() => refetch({ requestPolicy: "network-only" }), POLL_MS);
 
-  const report = result.data?.pipelineHealth;
+  const report = useLastKnown(result.data)?.pipelineHealth;
   useEffect(() => {
     if (report) setHistory((current) => addSample(current, report, CHART_CAPACITY));
   }, [report]);

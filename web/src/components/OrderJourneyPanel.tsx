@@ -11,6 +11,7 @@ import {
   statusAfter,
 } from "../lib/events.ts";
 import { formatClock, formatDuration, formatMoney, formatSincePrevious } from "../lib/format.ts";
+import { useLastKnown } from "../lib/hooks.ts";
 import {
   type OrderDetails,
   OrderEventsSubscription,
@@ -150,7 +151,8 @@ export function OrderJourneyPanel({ orderId }: { orderId: string | undefined }) 
     selectOrderEvent,
     { key: orderId ?? "", isEnabled: orderId !== undefined },
   );
-  const order = orderResult.data?.order;
+  const orderData = useLastKnown(orderResult.data, orderId);
+  const order = orderData?.order;
   const events = stream.events;
   const status = statusAfter(events, order?.status ?? "PENDING");
   const lastType = events.at(-1)?.type;
@@ -203,12 +205,12 @@ export function OrderJourneyPanel({ orderId }: { orderId: string | undefined }) 
       }
     >
       <div className="journey" aria-live="polite" aria-busy={!isFinalStatus(status)}>
-        {orderResult.error ? (
+        {orderResult.error && !order ? (
           <ErrorNote
             message={orderResult.error.graphQLErrors[0]?.message ?? "Could not load the order"}
           />
         ) : null}
-        {!orderResult.fetching && orderResult.data && !order ? (
+        {!orderResult.fetching && orderData && !order ? (
           <ErrorNote message={`There is no order ${orderId}.`} code="NOT_FOUND" />
         ) : null}
         <Progress events={events} status={status} />

@@ -4,7 +4,7 @@ import { useFeed } from "../client/feed.tsx";
 import { describeError } from "../lib/errors.ts";
 import { ORDER_STATUSES, type OrderStatus } from "../lib/events.ts";
 import { formatAgo, formatMoney, shortId } from "../lib/format.ts";
-import { useDebouncedOnChange, useNow } from "../lib/hooks.ts";
+import { useDebouncedOnChange, useLastKnown, useNow } from "../lib/hooks.ts";
 import { OrdersQuery } from "../operations.ts";
 import { EmptyState, ErrorNote, Panel, StatusBadge } from "./ui.tsx";
 
@@ -34,7 +34,7 @@ export function OrdersPanel(props: {
     300,
   );
 
-  const page = result.data?.orders;
+  const page = useLastKnown(result.data, `${status}|${after ?? ""}`)?.orders;
   const orders = page?.nodes ?? [];
   const pageIndex = pageCursors.length;
   const firstRow = pageIndex * PAGE_SIZE + 1;

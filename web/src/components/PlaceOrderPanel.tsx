@@ -3,7 +3,7 @@ import { useMutation, useQuery } from "urql";
 import { useFeed } from "../client/feed.tsx";
 import { describeError, type ErrorView } from "../lib/errors.ts";
 import { formatMoney } from "../lib/format.ts";
-import { useDebouncedOnChange, useInterval } from "../lib/hooks.ts";
+import { useDebouncedOnChange, useInterval, useLastKnown } from "../lib/hooks.ts";
 import {
   CatalogQuery,
   PlaceOrderMutation,
@@ -90,7 +90,7 @@ export function PlaceOrderPanel({ onPlaced }: { onPlaced(orderId: string): void 
   useDebouncedOnChange(feed.events.at(-1)?.cursor, refresh, 400);
   useInterval(refresh, 10_000);
 
-  const products = catalog.data?.products ?? [];
+  const products = useLastKnown(catalog.data)?.products ?? [];
   const lines = products.flatMap((product) => {
     const quantity = quantities[product.sku] ?? 0;
     return quantity > 0 ? [{ product, quantity }] : [];

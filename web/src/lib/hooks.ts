@@ -35,6 +35,17 @@ export function useDebouncedOnChange(signal: unknown, callback: () => void, dela
   }, [signal, delayMs]);
 }
 
+/**
+ * The last defined `value` seen for `key`: a query that fails while the gateway restarts keeps
+ * showing what it showed (urql drops a result's data on a network error); a new key starts over.
+ */
+export function useLastKnown<T>(value: T | undefined, key = ""): T | undefined {
+  const ref = useRef<{ key: string; value: T | undefined }>({ key, value });
+  if (ref.current.key !== key) ref.current = { key, value: undefined };
+  if (value !== undefined) ref.current.value = value;
+  return ref.current.value;
+}
+
 const ORDER_HASH = /^#\/orders\/([\w-]{1,64})$/;
 
 function subscribeToHash(listener: () => void): () => void {
