@@ -130,7 +130,7 @@ async function startRedis(): Promise<string> {
       "--maxmemory-policy",
       "noeviction",
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   children.set("redis", redis);
   pipeWithPrefix(redis, "redis", "red");
@@ -179,6 +179,10 @@ async function stopAll(): Promise<void> {
 }
 
 process.on("SIGINT", () => void stopAll());
+// The apps run in their own process groups; never leave them behind if this script dies.
+process.on("exit", () => {
+  for (const child of children.values()) child.kill("SIGTERM");
+});
 process.on("SIGTERM", () => void stopAll());
 
 const redisUrl = await startRedis();
@@ -192,15 +196,22 @@ for (const app of apps) {
     );
     await stopAll();
   }
-  const child = spawn(process.execPath, [join(root, app.entry)], {
-    env: {
-      ...process.env,
-      REDIS_URL: redisUrl,
-      LOG_PRETTY: env.LOG_PRETTY,
-      [app.portVariable]: String(app.healthPort),
+  const child = spawn(
+    process.execPath,
+    ["--import", "@conveyor/telemetry/register", join(root, app.entry)],
+    {
+      cwd: root,
+      // Its own process group: Ctrl-C reaches only this script, which stops the apps in order.
+      detached: true,
+      env: {
+        ...process.env,
+        REDIS_URL: redisUrl,
+        LOG_PRETTY: env.LOG_PRETTY,
+        [app.portVariable]: String(app.healthPort),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   children.set(app.name, child);
   pipeWithPrefix(child, app.name, app.color);
   child.once("exit", (code) => onExit(app.name, code));

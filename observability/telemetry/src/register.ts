@@ -5,11 +5,12 @@
  */
 import { register } from "node:module";
 import { createAddHookMessageChannel } from "import-in-the-middle";
+import { serviceNameOf } from "./service-name.ts";
 import { startTelemetry } from "./start.ts";
 
 const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
 register("import-in-the-middle/hook.mjs", import.meta.url, registerOptions);
 
-startTelemetry();
+startTelemetry({ OTEL_SERVICE_NAME: serviceNameOf(process.argv[1]), ...process.env });
 
 await waitForAllMessagesAcknowledged();

@@ -16,5 +16,7 @@ export const TelemetrySettings = z.object({
   OTEL_METRICS_EXPORTER: z.string().default("otlp,prometheus"),
   /** How often metrics are pushed over OTLP. */
   OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().positive().default(10_000),
+  /** Longest a stopping process waits to flush telemetry. */
+  OTEL_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
 });
 export type TelemetrySettings = z.infer<typeof TelemetrySettings>;

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { DiagConsoleLogger, DiagLogLevel, diag } from "@opentelemetry/api";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
@@ -84,6 +85,8 @@ export function startTelemetry(source: NodeJS.ProcessEnv = process.env): void {
             activePrometheus.getMetricsRequestHandler(request, response),
         }
       : {}),
-    shutdown: () => sdk.shutdown().catch(() => {}),
+    // A collector that is down must not hold a stopping process: flush what it can, briefly.
+    shutdown: () =>
+      Promise.race([sdk.shutdown().catch(() => {}), sleep(settings.OTEL_SHUTDOWN_TIMEOUT_MS)]),
   });
 }
