@@ -9,5 +9,6 @@ export default defineProject({
     root: import.meta.dirname,
     include: ["src/**/*.test.{ts,tsx}", "scripts/**/*.test.ts"],
     environment: "happy-dom",
+    setupFiles: ["./src/test-setup.ts"],
   },
 });
