@@ -200,6 +200,8 @@ describe("the dashboard", () => {
     await page.goto(`${dashboard.url}#/orders/${shippedId}`);
     await waitForJourneyStatus(page, "SHIPPED");
     await page.locator("#health .chart-line").first().waitFor();
+    await page.getByRole("radio", { name: /Approve/ }).check();
+    await page.getByLabel("Customer ID").blur();
     await page.evaluate("window.scrollTo(0, 0)");
     await page.screenshot({ path: join(SCREENSHOTS, "dashboard-desktop.png") });
     await page.screenshot({
@@ -213,10 +215,12 @@ describe("the dashboard", () => {
     await phone.screenshot({ path: join(SCREENSHOTS, "dashboard-phone-full.png"), fullPage: true });
     await phone.context().close();
     await page.context().close();
+    // UPDATE_README_SCREENSHOT=1 refreshes the picture in the README.
     if (process.env.UPDATE_README_SCREENSHOT) {
+      await mkdir(join(root, "docs", "images"), { recursive: true });
       await copyFile(
-        join(SCREENSHOTS, "dashboard-desktop.png"),
-        join(root, "docs/images/dashboard.png"),
+        join(SCREENSHOTS, "dashboard-desktop-full.png"),
+        join(root, "docs", "images", "dashboard.png"),
       );
     }
   });

@@ -116,7 +116,8 @@ export function HealthPanel() {
           </dl>
           <ThroughputChart
             series={seriesOf(history)}
-            capacity={CHART_CAPACITY}
+            // A short history spans the whole width; past a minute the chart scrolls.
+            capacity={Math.min(CHART_CAPACITY, Math.max(history.length, 2))}
             intervalSeconds={POLL_MS / 1000}
           />
           <div className="table-scroll">
