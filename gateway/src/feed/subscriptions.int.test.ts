@@ -1,15 +1,16 @@
-import { publishEvent, waitFor } from "@conveyor/testkit";
-import { describe, expect, it } from "vitest";
-import { eventsOf, testOrderId } from "../testing/events.ts";
-import { appendToFeedAtOnce } from "../testing/feed.ts";
 import {
   type Collector,
   collect,
   collectYogaSse,
   EVENT_FIELDS,
+  publishEvent,
   type ReceivedEvent,
   sseClient,
-} from "../testing/subscribers.ts";
+  waitFor,
+} from "@conveyor/testkit";
+import { describe, expect, it } from "vitest";
+import { eventsOf, testOrderId } from "../testing/events.ts";
+import { appendToFeedAtOnce } from "../testing/feed.ts";
 import { startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 import { compareCursors } from "./cursor.ts";
 

@@ -9,7 +9,7 @@ import {
   type Keys,
   NonRetryableError,
 } from "@conveyor/contract";
-import { uniquePrefix, waitFor } from "@conveyor/testkit";
+import { startRedisServer, uniquePrefix, waitFor } from "@conveyor/testkit";
 import type { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterEach, describe, expect, inject, it } from "vitest";
@@ -358,5 +358,34 @@ describe("stream consumer", () => {
     await t.add(orderCreated("after-stop"));
     await sleep(300);
     expect((await t.outputs()).length).toBe(8);
+  });
+
+  it("stops within its stop timeout even when Redis has gone away", async () => {
+    const server = await startRedisServer();
+    cleanups.push(() => server.stop());
+    const redis = createRedis(server.url, "commands", "test");
+    redis.on("error", () => {});
+    cleanups.push(async () => redis.disconnect());
+    const keys = createKeys(uniquePrefix("gone"));
+    const consumer = createStreamConsumer({
+      redis,
+      openBlockingConnection: () => createRedis(server.url, "blocking", "test"),
+      keys,
+      group: "inventory",
+      consumer: "c1",
+      streams: ["order.created"],
+      handle: async (event) => [reserved(event)],
+      commit: publishWithAck(redis, keys),
+      logger,
+      blockMs: 500,
+      stopTimeoutMs: 2_000,
+    });
+    await consumer.start();
+    await server.kill();
+    const stopped = await Promise.race([
+      consumer.stop().then(() => "stopped"),
+      sleep(8_000, "hung"),
+    ]);
+    expect(stopped).toBe("stopped");
   });
 });

@@ -386,15 +386,21 @@ export function createStreamConsumer<TOutcome>(
     stop() {
       stopping ??= (async () => {
         isStopping = true;
+        const deadline = Date.now() + stopTimeoutMs;
+        const untilDeadline = <T>(work: Promise<T> | undefined) =>
+          Promise.race([work?.then(() => true), sleep(Math.max(0, deadline - Date.now()), false)]);
         if (claimTimer) clearInterval(claimTimer);
         if (blockingClientId !== undefined) {
           // Ends the blocked XREADGROUP now instead of after up to blockMs.
-          await redis.client("UNBLOCK", blockingClientId).catch(() => {});
+          await untilDeadline(redis.client("UNBLOCK", blockingClientId).catch(() => {}));
         }
-        await readLoop;
-        await claiming;
-        const drained = Promise.allSettled([...inFlight.values()]).then(() => true);
-        const isDrained = await Promise.race([drained, sleep(stopTimeoutMs, false)]);
+        // With Redis unreachable the read waits in the offline queue: drop the connection.
+        if (!(await Promise.race([readLoop?.then(() => true), sleep(blockMs + 500, false)]))) {
+          blocking?.disconnect();
+        }
+        await untilDeadline(readLoop);
+        await untilDeadline(claiming);
+        const isDrained = await untilDeadline(Promise.allSettled([...inFlight.values()]));
         if (!isDrained) {
           log.warn({ inFlight: inFlight.size }, "stop timed out; unfinished entries stay pending");
         }

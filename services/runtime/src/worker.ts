@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { createKeys, type EventType, type Keys, type ServiceName } from "@conveyor/contract";
 import { getTelemetryHooks } from "@conveyor/telemetry";
 import type { Redis } from "ioredis";
@@ -125,7 +126,15 @@ export function createWorker(options: WorkerOptions): Worker {
         await consumer.stop();
         await trimmer.stop();
         await health.stop();
-        await redis.quit().catch(() => redis.disconnect());
+        // QUIT waits for Redis; a Redis that is down must not hold the process.
+        const hasQuit = await Promise.race([
+          redis.quit().then(
+            () => true,
+            () => false,
+          ),
+          sleep(1_000, false),
+        ]);
+        if (!hasQuit) redis.disconnect();
       })();
       return stopping;
     },

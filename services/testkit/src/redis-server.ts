@@ -72,14 +72,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     start,
     async kill() {
       const running = child;
-      if (!running || running.exitCode !== null) return;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
       const exited = new Promise((resolve) => running.once("exit", resolve));
       running.kill("SIGKILL");
       await exited;
     },
     async stop() {
       const running = child;
-      if (running && running.exitCode === null) {
+      if (running && running.exitCode === null && running.signalCode === null) {
         const exited = new Promise((resolve) => running.once("exit", resolve));
         running.kill("SIGTERM");
         await exited;
