@@ -53,8 +53,9 @@ afterAll(async () => {
 async function openDashboard(
   viewport: { width: number; height: number },
   hash = "",
+  colorScheme: "light" | "dark" = "light",
 ): Promise<Page> {
-  const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
+  const context = await browser.newContext({ viewport, reducedMotion: "reduce", colorScheme });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (error) => errors.push(error.message));
@@ -208,6 +209,11 @@ describe("the dashboard", () => {
       path: join(SCREENSHOTS, "dashboard-desktop-full.png"),
       fullPage: true,
     });
+
+    const dark = await openDashboard(DESKTOP, `#/orders/${declinedId}`, "dark");
+    await waitForJourneyStatus(dark, "CANCELLED");
+    await dark.screenshot({ path: join(SCREENSHOTS, "dashboard-desktop-dark.png") });
+    await dark.context().close();
 
     const phone = await openDashboard(PHONE, `#/orders/${declinedId}`);
     await waitForJourneyStatus(phone, "CANCELLED");

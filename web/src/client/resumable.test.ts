@@ -112,6 +112,16 @@ describe("resumable subscriptions", () => {
     expect(received).toHaveLength(1);
   });
 
+  it("goes on live when the feed no longer holds the events after its cursor", async () => {
+    vi.useFakeTimers();
+    const { streams, forward, sink, received } = setUp();
+    forward(request(EVENTS, { after: "1-0" })).subscribe(sink);
+    streams[0]?.sink.next(failure("gone", "CURSOR_EXPIRED"));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(streams[1]?.sentVariables[0]).toEqual({});
+    expect(received).toHaveLength(0);
+  });
+
   it("passes other GraphQL errors on and then completes", () => {
     const { streams, forward, sink, received } = setUp();
     forward(request(EVENTS, { after: "bad" })).subscribe(sink);
