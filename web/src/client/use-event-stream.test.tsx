@@ -69,7 +69,7 @@ const cursorsShown = () => screen.queryAllByRole("listitem").map((item) => item.
 
 describe("useEventStream", () => {
   it("keeps one open subscription under StrictMode's double mount, and shows each cursor once", async () => {
-    const { client, open, emit } = fakeClient();
+    const { client, open, emit, opened } = fakeClient();
     const view = render(
       <StrictMode>
         <Provider value={client}>
@@ -79,6 +79,8 @@ describe("useEventStream", () => {
     );
     await settle();
     expect(open.size).toBe(1);
+    // The first mount's subscription was torn down before it reached the network.
+    expect(opened()).toBe(1);
     emit("1-0");
     emit("1-0");
     emit("2-0");
