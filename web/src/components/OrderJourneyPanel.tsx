@@ -176,6 +176,16 @@ export function OrderJourneyPanel({ orderId }: { orderId: string | undefined }) 
     );
   }
 
+  // An id nobody placed (a stale link, another deployment): say so, and nothing else.
+  if (orderData && !order && events.length === 0) {
+    return (
+      <Panel id="journey" title="Order journey">
+        <ErrorNote message={`There is no order ${orderId}.`} code="NOT_FOUND" />
+        <p className="muted small">Pick an order from the list, or place a new one.</p>
+      </Panel>
+    );
+  }
+
   const reason =
     status === "REJECTED" || status === "CANCELLED"
       ? order?.failureReason
@@ -209,9 +219,6 @@ export function OrderJourneyPanel({ orderId }: { orderId: string | undefined }) 
           <ErrorNote
             message={orderResult.error.graphQLErrors[0]?.message ?? "Could not load the order"}
           />
-        ) : null}
-        {!orderResult.fetching && orderData && !order ? (
-          <ErrorNote message={`There is no order ${orderId}.`} code="NOT_FOUND" />
         ) : null}
         <Progress events={events} status={status} />
         {reason ? (
