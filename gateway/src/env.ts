@@ -1,5 +1,5 @@
-import { hostname } from "node:os";
-import { booleanFromEnv, commonEnvShape, parseEnv } from "@conveyor/runtime";
+import { fileURLToPath } from "node:url";
+import { booleanFromEnv, commonEnvShape, consumerEnvShape, parseEnv } from "@conveyor/runtime";
 import { z } from "zod";
 
 const positiveInt = z.coerce.number().int().positive();
@@ -18,6 +18,8 @@ export const gatewayEnvShape = {
   FEED_MAX_LENGTH: positiveInt.default(100_000),
   /** Entries one read of the feed returns (live loop and `events(after)` catch-up pages). */
   FEED_BATCH_SIZE: positiveInt.default(500),
+  /** The built dashboard, served at `/`. */
+  WEB_DIST_DIR: z.string().default(fileURLToPath(new URL("../../web/dist", import.meta.url))),
   /** Link to a trace; `{traceId}` is replaced. Empty turns trace links off. */
   TRACE_LINK_TEMPLATE: z.string().default("http://localhost:16686/trace/{traceId}"),
   /** How long an idempotency key of placeOrder is remembered. */
@@ -33,17 +35,8 @@ export const gatewayEnvShape = {
   /** How often pipeline health samples consumer-group progress, and over what window. */
   HEALTH_SAMPLE_INTERVAL_MS: positiveInt.default(1_000),
   HEALTH_WINDOW_MS: positiveInt.default(10_000),
-  /** The read model's consumer (group `gateway`); unique per process so a dead one's work is claimed. */
-  CONSUMER_NAME: z.string().min(1).default(`${hostname()}-${process.pid}`),
-  CONCURRENCY: positiveInt.default(64),
-  BATCH_SIZE: positiveInt.default(50),
-  BLOCK_MS: positiveInt.default(2_000),
-  CLAIM_IDLE_MS: positiveInt.default(30_000),
-  CLAIM_INTERVAL_MS: positiveInt.optional(),
-  MAX_DELIVERIES: positiveInt.default(5),
-  STOP_TIMEOUT_MS: positiveInt.default(10_000),
-  /** How often the event streams are trimmed by their consumer groups' progress. */
-  TRIM_INTERVAL_MS: positiveInt.default(10_000),
+  /** The read model's consumer group `gateway`: the same settings as a worker's. */
+  ...consumerEnvShape,
 };
 
 /** The gateway's settings, parsed. */

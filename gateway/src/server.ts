@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { seedCatalog } from "@conveyor/catalog";
 import { createKeys, EVENT_TYPES, type Keys } from "@conveyor/contract";
 import {
+  closeRedis,
   createLogger,
   createRedis,
   createStreamTrimmer,
@@ -17,6 +18,7 @@ import { createFeedSubscriptions } from "./feed/subscriptions.ts";
 import { createPipelineHealth } from "./health/pipeline-health.ts";
 import { useInputErrorCodes } from "./http/input-error-codes.ts";
 import { useNoIntrospection } from "./http/no-introspection.ts";
+import { createHttpRouter } from "./http/router.ts";
 import { yogaLoggerFor } from "./http/yoga-logger.ts";
 import { createOrderStore } from "./orders/order-store.ts";
 import { createOrderPlacer } from "./orders/place-order.ts";
@@ -171,7 +173,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       }),
     ],
   });
-  const server = createServer(yoga);
+  const server = createServer(
+    createHttpRouter({ graphql: yoga, webDistDir: env.WEB_DIST_DIR, logger }),
+  );
 
   let stopping: Promise<void> | undefined;
   const port = () => (server.address() as AddressInfo | null)?.port ?? 0;
@@ -225,7 +229,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         await projector.stop();
         await trimmer.stop();
         await health.stop();
-        await redis.quit().catch(() => redis.disconnect());
+        await closeRedis(redis);
         logger.info("gateway stopped");
       })();
       return stopping;

@@ -20,7 +20,8 @@ describe("pipelineHealth", () => {
   it("reports stream lengths, each group's consumers, pending, lag and throughput, and dead letters", async () => {
     const test = await startTestGateway({
       HEALTH_SAMPLE_INTERVAL_MS: "50",
-      HEALTH_WINDOW_MS: "5000",
+      // A window far longer than the test, so a slow machine cannot slide the reads out of it.
+      HEALTH_WINDOW_MS: "600000",
     });
     const stream = test.keys.stream("order.created");
     // A stand-in inventory consumer that reads three entries and acknowledges none.

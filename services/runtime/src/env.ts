@@ -18,12 +18,8 @@ export const commonEnvShape = {
   LOG_PRETTY: booleanFromEnv.default(false),
 };
 
-/** Settings of a stream worker (a service that consumes events), each with its default. */
-export const workerEnvShape = {
-  ...commonEnvShape,
-  /** `/healthz` and `/readyz`; 0 picks a free port. */
-  HEALTH_PORT: z.coerce.number().int().min(0).max(65_535),
-  HEALTH_HOST: z.string().default("0.0.0.0"),
+/** Settings of a consumer group's reader (a worker's, or the gateway's read model). */
+export const consumerEnvShape = {
   /** Unique per replica, so that a dead replica's pending entries can be claimed. */
   CONSUMER_NAME: z.string().min(1).default(`${hostname()}-${process.pid}`),
   CONCURRENCY: z.coerce.number().int().positive().default(64),
@@ -33,7 +29,17 @@ export const workerEnvShape = {
   CLAIM_INTERVAL_MS: z.coerce.number().int().positive().optional(),
   MAX_DELIVERIES: z.coerce.number().int().positive().default(5),
   STOP_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** How often the streams read are trimmed by their consumer groups' progress. */
   TRIM_INTERVAL_MS: z.coerce.number().int().positive().default(10_000),
+};
+
+/** Settings of a stream worker (a service that consumes events), each with its default. */
+export const workerEnvShape = {
+  ...commonEnvShape,
+  ...consumerEnvShape,
+  /** `/healthz`, `/readyz` and `/metrics`; 0 picks a free port. */
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65_535),
+  HEALTH_HOST: z.string().default("0.0.0.0"),
 };
 
 /**

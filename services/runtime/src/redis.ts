@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 
 /** How a connection is used: blocking reads need their own connection and no command timeout. */
@@ -38,4 +39,19 @@ export function replyToRecord(reply: unknown): Record<string, unknown> {
   const record: Record<string, unknown> = {};
   for (let i = 0; i + 1 < reply.length; i += 2) record[String(reply[i])] = reply[i + 1];
   return record;
+}
+
+/**
+ * Closes a connection politely (QUIT lets pending replies arrive), but never waits more than
+ * `timeoutMs` for a Redis that is down: then it just drops the socket.
+ */
+export async function closeRedis(redis: Redis, timeoutMs = 1_000): Promise<void> {
+  const hasQuit = await Promise.race([
+    redis.quit().then(
+      () => true,
+      () => false,
+    ),
+    sleep(timeoutMs, false),
+  ]);
+  if (!hasQuit) redis.disconnect();
 }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { createKeys, type EventType, type Keys, type ServiceName } from "@conveyor/contract";
 import { getTelemetryHooks } from "@conveyor/telemetry";
 import type { Redis } from "ioredis";
@@ -8,7 +7,7 @@ import type { workerEnvShape } from "./env.ts";
 import { createHealthServer } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
-import { createRedis, replyToRecord } from "./redis.ts";
+import { closeRedis, createRedis, replyToRecord } from "./redis.ts";
 import { createStreamTrimmer, topologyStreams } from "./trimmer.ts";
 
 /** The parsed settings of a worker. */
@@ -126,15 +125,7 @@ export function createWorker(options: WorkerOptions): Worker {
         await consumer.stop();
         await trimmer.stop();
         await health.stop();
-        // QUIT waits for Redis; a Redis that is down must not hold the process.
-        const hasQuit = await Promise.race([
-          redis.quit().then(
-            () => true,
-            () => false,
-          ),
-          sleep(1_000, false),
-        ]);
-        if (!hasQuit) redis.disconnect();
+        await closeRedis(redis);
       })();
       return stopping;
     },

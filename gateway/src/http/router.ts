@@ -1,0 +1,56 @@
+import { existsSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { getTelemetryHooks } from "@conveyor/telemetry";
+import type { Logger } from "pino";
+import sirv from "sirv";
+
+type Handler = (request: IncomingMessage, response: ServerResponse) => void;
+
+/** Options of {@link createHttpRouter}. */
+export interface HttpRouterOptions {
+  /** Yoga: `/graphql`, `/graphql/stream`, `/healthz`, `/readyz`. */
+  graphql: Handler;
+  /** The built dashboard (`web/dist`); served at `/` when it exists. */
+  webDistDir: string;
+  logger: Logger;
+}
+
+const GRAPHQL_PATHS = /^\/(graphql|healthz|readyz)(\/|\?|$)/;
+
+/**
+ * The gateway's one port: GraphQL and health go to Yoga, `/metrics` to Prometheus (when
+ * telemetry is on), and everything else to the dashboard's static files, with `index.html` for
+ * client-side routes. Hashed assets are cached for good; `index.html` never is.
+ */
+export function createHttpRouter(options: HttpRouterOptions): Handler {
+  const hasDashboard = existsSync(options.webDistDir);
+  if (!hasDashboard) {
+    options.logger.warn(
+      { webDistDir: options.webDistDir },
+      "no built dashboard; run npm run build -w @conveyor/web to serve it at /",
+    );
+  }
+  const dashboard = hasDashboard
+    ? sirv(options.webDistDir, {
+        single: true,
+        etag: true,
+        setHeaders: (response, pathname) => {
+          const isAsset = pathname.startsWith("/assets/");
+          response.setHeader(
+            "cache-control",
+            isAsset ? "public, max-age=31536000, immutable" : "no-cache",
+          );
+        },
+      })
+    : undefined;
+  return (request, response) => {
+    const path = request.url ?? "/";
+    if (GRAPHQL_PATHS.test(path)) return options.graphql(request, response);
+    const metricsHandler = getTelemetryHooks()?.metricsHandler;
+    if (path.startsWith("/metrics") && metricsHandler) return metricsHandler(request, response);
+    if (dashboard && (request.method === "GET" || request.method === "HEAD")) {
+      return dashboard(request, response, () => options.graphql(request, response));
+    }
+    return options.graphql(request, response);
+  };
+}
