@@ -243,6 +243,9 @@ describe("the dashboard", () => {
     const firstId = await placeOrder(page);
     await waitForJourneyStatus(page, "SHIPPED");
     await firehoseRowsOf(firstId).filter({ hasText: "shipment.created" }).waitFor();
+    await page
+      .locator(`#orders tr:has(button[title$="${firstId}"]) [data-status="SHIPPED"]`)
+      .waitFor();
     const shippedBefore = await shippedCount();
     const cursorsBefore = await firehoseCursors();
 
@@ -276,6 +279,19 @@ describe("the dashboard", () => {
     expect(cursors).toHaveLength(cursorsBefore.length + 4);
     // The journey of the first order did not repeat its events after the reconnection.
     expect(await page.locator("#journey .timeline-item").count()).toBe(4);
+
+    // Paused, the firehose holds still and counts what arrives; resumed, it shows it.
+    await page.getByRole("button", { name: "Pause" }).click();
+    const third = await system.graphql<{ placeOrder: { order: { id: string } } }>(
+      "mutation ($input: PlaceOrderInput!) { placeOrder(input: $input) { order { id } } }",
+      { input: { customerId: "cus_api", items: [{ sku: "MS-001", quantity: 1 }] } },
+    );
+    await page.getByText("Paused · 4 new events waiting").waitFor();
+    expect(await firehoseCursors()).toEqual(cursors);
+    await page.getByRole("button", { name: "Resume" }).click();
+    await firehoseRowsOf(third.data?.placeOrder.order.id ?? "")
+      .filter({ hasText: "shipment.created" })
+      .waitFor();
     await page.context().close();
   });
 });
