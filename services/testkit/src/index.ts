@@ -1,3 +1,4 @@
+export * from "./otlp-receiver.ts";
 export * from "./ports.ts";
 export * from "./process.ts";
 export * from "./redis-server.ts";
