@@ -6,7 +6,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type OtlpReceiver, startOtlpReceiver } from "../../services/testkit/src/otlp-receiver.ts";
 import { type System, startSystem } from "../support/system.ts";
-import { buildDashboardOnce, type DashboardServer, serveDashboard } from "./dashboard-server.ts";
+import { buildDashboardOnce } from "./build-dashboard.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const root = join(import.meta.dirname, "..", "..");
@@ -16,26 +16,25 @@ const PHONE = { width: 390, height: 844 };
 
 let system: System;
 let otlp: OtlpReceiver;
-let dashboard: DashboardServer;
+/** Where the gateway serves the dashboard: `http://127.0.0.1:<port>/`. */
+let dashboardUrl: string;
 let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   }
+  // The gateway serves web/dist if it is there when it starts: build first.
+  await Promise.all([buildDashboardOnce(), mkdir(SCREENSHOTS, { recursive: true })]);
   // Traces on (to a receiver in this test), so that orders have a trace id and a trace link.
   otlp = await startOtlpReceiver();
-  [system] = await Promise.all([
-    startSystem({
-      redisUrl: inject("redisUrl"),
-      prefix: uniquePrefix("web"),
-      otlpEndpoint: otlp.endpoint,
-      appEnv: { gateway: { TRACE_LINK_TEMPLATE: "http://jaeger.test/trace/{traceId}" } },
-    }),
-    buildDashboardOnce(),
-    mkdir(SCREENSHOTS, { recursive: true }),
-  ]);
-  dashboard = await serveDashboard({ gatewayUrl: system.gatewayUrl });
+  system = await startSystem({
+    redisUrl: inject("redisUrl"),
+    prefix: uniquePrefix("web"),
+    otlpEndpoint: otlp.endpoint,
+    appEnv: { gateway: { TRACE_LINK_TEMPLATE: "http://jaeger.test/trace/{traceId}" } },
+  });
+  dashboardUrl = `${system.gatewayUrl}/`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -44,7 +43,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await dashboard?.close();
   await system?.stopAll();
   await otlp?.stop();
 });
@@ -77,7 +75,7 @@ async function openDashboard(
       console.log(Date.now() % 100000, "<-", response.status(), response.url()),
     );
   }
-  await page.goto(`${dashboard.url}${hash}`);
+  await page.goto(`${dashboardUrl}${hash}`);
   await page
     .getByRole("list", { name: "Catalog" })
     .getByText("Mechanical Keyboard", { exact: true })
@@ -198,7 +196,7 @@ describe("the dashboard", () => {
     const cursors = await texts(page, "#firehose tbody td:last-child");
     expect(new Set(cursors).size).toBe(cursors.length);
 
-    await page.goto(`${dashboard.url}#/orders/${shippedId}`);
+    await page.goto(`${dashboardUrl}#/orders/${shippedId}`);
     await waitForJourneyStatus(page, "SHIPPED");
     await page.locator("#health .chart-line").first().waitFor();
     await page.getByRole("radio", { name: /Approve/ }).check();
