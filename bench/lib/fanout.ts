@@ -15,15 +15,21 @@ import {
 export interface FanoutResult {
   subscribers: number;
   ordersPerSecond: number;
+  /** Orders the gateway accepted per second in the window (below the rate when it is overloaded). */
+  placedPerSecond: number;
   windowSeconds: number;
   /** Events per second one subscriber received (the probe's count). */
   eventsPerSecond: number;
   /** Lowest share of the probe's events that any subscriber received in the window. */
   minDeliveredRatio: number;
-  /** From an event's `occurredAt` to its arrival at a probe subscriber. */
+  /** From an event's `occurredAt` to its arrival at the first subscriber. */
   deliveryLagMs: Percentiles;
+  /** The same at the last subscriber, served last. */
+  lastSubscriberLagMs: Percentiles;
   /** Share of one core the gateway used, in percent. */
   gatewayCpuPercent: number;
+  /** Share of one core the bench (all the subscribers) used, in percent. */
+  benchCpuPercent: number;
   redisCommandsPerSecond: number;
   /** The feed reads that serve subscriptions (`XREAD`), per second. */
   redisXreadPerSecond: number;
@@ -34,15 +40,21 @@ export interface FanoutResult {
 export function steadyOrders(client: GatewayClient, ratePerSecond: number) {
   let isStopping = false;
   let errors = 0;
+  let placed = 0;
   const running = (async () => {
     const started = performance.now();
     let sent = 0;
     while (!isStopping) {
       const due = Math.floor(((performance.now() - started) / 1000) * ratePerSecond) + 1;
       for (; sent < due; sent += 1) {
-        client.placeOrder(sent).catch(() => {
-          errors += 1;
-        });
+        client.placeOrder(sent).then(
+          () => {
+            placed += 1;
+          },
+          () => {
+            errors += 1;
+          },
+        );
       }
       await sleep(5);
     }
@@ -50,6 +62,10 @@ export function steadyOrders(client: GatewayClient, ratePerSecond: number) {
   return {
     get errors() {
       return errors;
+    },
+    /** Orders accepted so far. */
+    get placed() {
+      return placed;
     },
     async stop() {
       isStopping = true;
@@ -60,76 +76,110 @@ export function steadyOrders(client: GatewayClient, ratePerSecond: number) {
 
 /**
  * `count` SSE subscribers on `events` while orders flow at a steady rate: what each receives,
- * how late, and what it costs the gateway and Redis. Probes (up to 5) parse every event for the
- * delivery lag; the others only count frames.
+ * how late, and what it costs the gateway and Redis. The subscribers connect before the orders
+ * start (a thousand connections opened under load would measure the accept queue). Two probes,
+ * the first subscriber and the last (the hub serves listeners in order, so the last waits
+ * longest), parse every event for its delivery lag; the others only count frames.
  */
 export async function measureFanout(options: {
   gatewayUrl: string;
   gatewayPid: number;
   redis: Redis;
+  client: GatewayClient;
   subscribers: number;
   ordersPerSecond: number;
   windowSeconds: number;
 }): Promise<FanoutResult> {
   const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
-  const probeCount = Math.min(5, options.subscribers);
+  const last = options.subscribers - 1;
   let isMeasuring = false;
-  const lags: number[] = [];
+  const lags: [first: number[], last: number[]] = [[], []];
   const subscribers: RawSubscriber[] = [];
+  let orders: ReturnType<typeof steadyOrders> | undefined;
   try {
     for (let i = 0; i < options.subscribers; i += 1) {
-      const isProbe = i < probeCount;
+      const probes = [...(i === 0 ? [0] : []), ...(i === last ? [1] : [])] as Array<0 | 1>;
       subscribers.push(
         openRawSubscriber(
           options.gatewayUrl,
           agent,
-          isProbe
-            ? (event, receivedAt) => {
-                if (isMeasuring && i === 0) lags.push(receivedAt - Date.parse(event.occurredAt));
-              }
-            : undefined,
+          probes.length === 0
+            ? undefined
+            : (event, receivedAt) => {
+                if (!isMeasuring) return;
+                const lag = receivedAt - Date.parse(event.occurredAt);
+                for (const probe of probes) lags[probe].push(lag);
+              },
         ),
       );
-      // Opening a thousand connections at once would overflow the accept queue: open them in
-      // groups of 25, each once the previous group is connected.
-      if (i % 25 === 24) await Promise.all(subscribers.slice(-25).map((s) => s.connected));
+      if (i % 50 === 49)
+        await withTimeout(
+          Promise.all(subscribers.slice(-50).map((s) => s.connected)),
+          60_000,
+          "connecting subscribers",
+        );
     }
-    await Promise.all(subscribers.map((subscriber) => subscriber.connected));
-    const deadline = Date.now() + 30_000;
+    await withTimeout(
+      Promise.all(subscribers.map((s) => s.connected)),
+      60_000,
+      "connecting subscribers",
+    );
+    orders = steadyOrders(options.client, options.ordersPerSecond);
+    const deadline = Date.now() + 60_000;
     while (subscribers.some((subscriber) => subscriber.received === 0)) {
-      if (Date.now() > deadline) throw new Error("some subscribers received no event in 30 s");
+      if (Date.now() > deadline) throw new Error("some subscribers received no event in 60 s");
       await sleep(100);
     }
-    await sleep(1_000);
+    await sleep(2_000);
     const countsBefore = subscribers.map((subscriber) => subscriber.received);
     const cpuBefore = await processCpuSeconds(options.gatewayPid);
+    const benchBefore = process.cpuUsage();
     const redisBefore = await sampleRedis(options.redis);
+    const placedBefore = orders.placed;
     isMeasuring = true;
     await sleep(options.windowSeconds * 1000);
     isMeasuring = false;
     const redisAfter = await sampleRedis(options.redis);
+    const placedInWindow = orders.placed - placedBefore;
+    const benchCpu = process.cpuUsage(benchBefore);
     const cpuAfter = await processCpuSeconds(options.gatewayPid);
     const seconds = (redisAfter.atMs - redisBefore.atMs) / 1000;
     const delivered = subscribers.map(
       (subscriber, index) => subscriber.received - (countsBefore[index] as number),
     );
-    const probeDelivered = delivered[0] as number;
+    const probeDelivered = Math.max(...delivered);
     const delta = redisDelta(redisBefore, redisAfter);
     return {
       subscribers: options.subscribers,
       ordersPerSecond: options.ordersPerSecond,
+      placedPerSecond: placedInWindow / seconds,
       windowSeconds: seconds,
       eventsPerSecond: probeDelivered / seconds,
       minDeliveredRatio: probeDelivered === 0 ? 0 : Math.min(...delivered) / probeDelivered,
-      deliveryLagMs: percentiles(lags),
+      deliveryLagMs: percentiles(lags[0]),
+      lastSubscriberLagMs: percentiles(lags[1]),
       gatewayCpuPercent: ((cpuAfter - cpuBefore) / seconds) * 100,
+      benchCpuPercent: ((benchCpu.user + benchCpu.system) / 1e6 / seconds) * 100,
       redisCommandsPerSecond: delta.commandsPerSecond,
       redisXreadPerSecond: delta.byCommand.xread ?? 0,
       redisCpuPercent: delta.cpuPercent,
     };
   } finally {
+    await orders?.stop();
     for (const subscriber of subscribers) subscriber.close();
     agent.destroy();
-    await sleep(500);
+    await sleep(2_000);
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
