@@ -105,7 +105,12 @@ function machine() {
   try {
     redisVersion = execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim();
   } catch {}
+  let commit = "unknown";
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+  } catch {}
   return {
+    commit,
     cpus: cpus().length,
     cpuModel: cpuModel ?? cpus()[0]?.model ?? "unknown",
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
