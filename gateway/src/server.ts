@@ -20,6 +20,7 @@ import { useInputErrorCodes } from "./http/input-error-codes.ts";
 import { useNoIntrospection } from "./http/no-introspection.ts";
 import { createHttpRouter } from "./http/router.ts";
 import { yogaLoggerFor } from "./http/yoga-logger.ts";
+import { observePipeline } from "./metrics.ts";
 import { createOrderStore } from "./orders/order-store.ts";
 import { createOrderPlacer } from "./orders/place-order.ts";
 import { createRateLimiter } from "./orders/rate-limit.ts";
@@ -106,6 +107,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     windowMs: env.HEALTH_WINDOW_MS,
   });
   // Nobody else trims shipment.created (no service reads it); trimming follows every group.
+  observePipeline(health, () => hub.listenerCount);
   const trimmer = createStreamTrimmer({
     redis,
     streams: topologyStreams(keys, EVENT_TYPES),

@@ -1,6 +1,7 @@
 import { EVENT_TYPES, type Keys } from "@conveyor/contract";
 import { createStreamConsumer, type Logger, type StreamConsumer } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
+import { recordOrderOutcome } from "../metrics.ts";
 import { projectEvent } from "./project-script.ts";
 import { type Projection, projectionOf } from "./projection.ts";
 
@@ -45,6 +46,7 @@ export function createProjector(options: ProjectorOptions): StreamConsumer {
     handle: async (event) => projectionOf(event),
     commit: async (delivery, projection) => {
       const outcome = await projectEvent(redis, keys, delivery, projection, feedMaxLength);
+      if (outcome === "applied") recordOrderOutcome(projection);
       if (outcome !== "applied") {
         logger.debug({ entryId: delivery.entryId, stream: delivery.stream, outcome }, "projected");
       }
