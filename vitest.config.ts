@@ -2,11 +2,21 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["services/*/src/**/*.test.ts", "gateway/src/**/*.test.ts", "e2e/**/*.test.ts"],
-    globalSetup: ["./services/testkit/src/global-setup.ts"],
-    pool: "forks",
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    reporters: process.env.CI ? ["default"] : ["default"],
+    projects: [
+      {
+        // Services, gateway and whole-system tests: real Redis (one private redis-server per
+        // run, a key prefix per test) and real processes.
+        extends: true,
+        test: {
+          name: "node",
+          include: ["services/*/src/**/*.test.ts", "gateway/src/**/*.test.ts", "e2e/**/*.test.ts"],
+          globalSetup: ["./services/testkit/src/global-setup.ts"],
+          pool: "forks",
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      "./web/vitest.config.ts",
+    ],
   },
 });

@@ -4,7 +4,7 @@
  * own process with prefixed logs; prints every URL; Ctrl-C stops everything cleanly.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -140,6 +140,25 @@ async function startRedis(): Promise<string> {
   return url;
 }
 
+/** Builds the dashboard when it was never built or its sources changed since. */
+function buildDashboardIfStale(): void {
+  const built = join(root, "web", "dist", "index.html");
+  const builtAt = existsSync(built) ? statSync(built).mtimeMs : 0;
+  const sources = [join(root, "web", "index.html"), join(root, "web", "vite.config.ts")].concat(
+    readdirSync(join(root, "web", "src"), { recursive: true, encoding: "utf8" }).map((file) =>
+      join(root, "web", "src", file),
+    ),
+  );
+  if (sources.every((file) => statSync(file).mtimeMs <= builtAt)) return;
+  say("building the dashboard (web/dist)…");
+  const build = spawnSync("npm", ["run", "build", "-w", "@conveyor/web"], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  if (build.status !== 0)
+    say(styleText("red", "the dashboard did not build; the API runs without it"));
+}
+
 async function waitUntilReady(app: App): Promise<boolean> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && !isStopping) {
@@ -185,6 +204,7 @@ process.on("exit", () => {
 });
 process.on("SIGTERM", () => void stopAll());
 
+buildDashboardIfStale();
 const redisUrl = await startRedis();
 for (const app of apps) {
   if (!(await isPortFree(app.healthPort))) {
@@ -223,6 +243,7 @@ if (!isStopping) {
   const lines = [
     "",
     styleText("bold", "Conveyor is running."),
+    `  Dashboard         ${gateway}/`,
     `  GraphiQL          ${gateway}/graphql`,
     `  GraphQL over SSE  ${gateway}/graphql/stream  (graphql-sse protocol)`,
     `  Gateway health    ${gateway}/healthz  ${gateway}/readyz`,
