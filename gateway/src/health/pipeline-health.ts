@@ -104,7 +104,10 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
             consumers: Number(info.consumers ?? 0),
             pending: Number(info.pending ?? 0),
             lag: numberOrNull(info.lag),
-            entriesRead: numberOrNull(info["entries-read"]),
+            // A group that never read reports no entries-read (nil) rather than 0.
+            entriesRead:
+              numberOrNull(info["entries-read"]) ??
+              (info["last-delivered-id"] === "0-0" ? 0 : null),
           };
         });
       }),
