@@ -4,6 +4,7 @@ import { seedCatalog } from "@conveyor/catalog";
 import { createKeys, EVENT_TYPES, type Keys } from "@conveyor/contract";
 import {
   closeRedis,
+  consumerSettingsOf,
   createLogger,
   createRedis,
   createStreamTrimmer,
@@ -81,16 +82,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     redis,
     openBlockingConnection: openBlockingConnection("gateway-projector"),
     keys,
-    consumer: env.CONSUMER_NAME,
     logger,
     feedMaxLength: env.FEED_MAX_LENGTH,
-    concurrency: env.CONCURRENCY,
-    batchSize: env.BATCH_SIZE,
-    blockMs: env.BLOCK_MS,
-    claimIdleMs: env.CLAIM_IDLE_MS,
-    ...(env.CLAIM_INTERVAL_MS ? { claimIntervalMs: env.CLAIM_INTERVAL_MS } : {}),
-    maxDeliveries: env.MAX_DELIVERIES,
-    stopTimeoutMs: env.STOP_TIMEOUT_MS,
+    settings: consumerSettingsOf(env),
   });
   const hub = createEventHub({
     redis,

@@ -1,5 +1,10 @@
 import { EVENT_TYPES, type Keys } from "@conveyor/contract";
-import { createStreamConsumer, type Logger, type StreamConsumer } from "@conveyor/runtime";
+import {
+  type ConsumerSettings,
+  createStreamConsumer,
+  type Logger,
+  type StreamConsumer,
+} from "@conveyor/runtime";
 import type { Redis } from "ioredis";
 import { recordOrderOutcome } from "../metrics.ts";
 import { projectEvent } from "./project-script.ts";
@@ -14,18 +19,11 @@ export interface ProjectorOptions {
   /** Opens the connection its blocking reads use (owned and closed by the projector). */
   openBlockingConnection: () => Redis;
   keys: Keys;
-  /** This process's consumer name in the group: unique per process. */
-  consumer: string;
   logger: Logger;
   /** Approximate bound of the feed stream (`XADD … MAXLEN ~`). */
   feedMaxLength: number;
-  concurrency?: number;
-  batchSize?: number;
-  blockMs?: number;
-  claimIdleMs?: number;
-  claimIntervalMs?: number;
-  maxDeliveries?: number;
-  stopTimeoutMs?: number;
+  /** The consumer's name (unique per process) and tuning, from the gateway's settings. */
+  settings: ConsumerSettings;
 }
 
 /**
@@ -40,7 +38,7 @@ export function createProjector(options: ProjectorOptions): StreamConsumer {
     openBlockingConnection: options.openBlockingConnection,
     keys,
     group: READ_MODEL_GROUP,
-    consumer: options.consumer,
+    ...options.settings,
     streams: EVENT_TYPES,
     logger: logger.child({ component: "projector" }),
     handle: async (event) => projectionOf(event),
@@ -51,12 +49,5 @@ export function createProjector(options: ProjectorOptions): StreamConsumer {
         logger.debug({ entryId: delivery.entryId, stream: delivery.stream, outcome }, "projected");
       }
     },
-    ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-    ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-    ...(options.blockMs ? { blockMs: options.blockMs } : {}),
-    ...(options.claimIdleMs ? { claimIdleMs: options.claimIdleMs } : {}),
-    ...(options.claimIntervalMs ? { claimIntervalMs: options.claimIntervalMs } : {}),
-    ...(options.maxDeliveries ? { maxDeliveries: options.maxDeliveries } : {}),
-    ...(options.stopTimeoutMs ? { stopTimeoutMs: options.stopTimeoutMs } : {}),
   });
 }

@@ -78,6 +78,19 @@ export interface StreamConsumerOptions<TOutcome> {
   failureTtlSeconds?: number;
 }
 
+/** The tunable part of a consumer's options, as deployables read them from their settings. */
+export type ConsumerSettings = Pick<
+  StreamConsumerOptions<unknown>,
+  | "consumer"
+  | "concurrency"
+  | "batchSize"
+  | "blockMs"
+  | "claimIdleMs"
+  | "claimIntervalMs"
+  | "maxDeliveries"
+  | "stopTimeoutMs"
+>;
+
 /** A running consumer of one group over some streams. */
 export interface StreamConsumer {
   start(): Promise<void>;

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import type { ConsumerSettings } from "./consumer.ts";
 
 /** Reads a boolean the way people write it in env files. */
 export const booleanFromEnv = z
@@ -56,4 +57,21 @@ export function parseEnv<TShape extends z.ZodRawShape>(
     process.exit(1);
   }
   return parsed.data;
+}
+
+/** The parsed settings of a consumer group's reader. */
+export type ConsumerEnv = z.infer<z.ZodObject<typeof consumerEnvShape>>;
+
+/** Turns a deployable's parsed settings into its consumer's options. */
+export function consumerSettingsOf(env: ConsumerEnv): ConsumerSettings {
+  return {
+    consumer: env.CONSUMER_NAME,
+    concurrency: env.CONCURRENCY,
+    batchSize: env.BATCH_SIZE,
+    blockMs: env.BLOCK_MS,
+    claimIdleMs: env.CLAIM_IDLE_MS,
+    ...(env.CLAIM_INTERVAL_MS ? { claimIntervalMs: env.CLAIM_INTERVAL_MS } : {}),
+    maxDeliveries: env.MAX_DELIVERIES,
+    stopTimeoutMs: env.STOP_TIMEOUT_MS,
+  };
 }

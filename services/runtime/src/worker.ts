@@ -3,7 +3,7 @@ import { getTelemetryHooks } from "@conveyor/telemetry";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { createStreamConsumer, type Handler } from "./consumer.ts";
-import type { workerEnvShape } from "./env.ts";
+import { consumerSettingsOf, type workerEnvShape } from "./env.ts";
 import { createHealthServer } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
@@ -61,18 +61,11 @@ export function createWorker(options: WorkerOptions): Worker {
     openBlockingConnection: () => createRedis(env.REDIS_URL, "blocking", name),
     keys,
     group: name,
-    consumer: env.CONSUMER_NAME,
     streams: options.streams,
     handle: options.createHandler(context),
     commit: publishWithAck(redis, keys),
     logger,
-    concurrency: env.CONCURRENCY,
-    batchSize: env.BATCH_SIZE,
-    blockMs: env.BLOCK_MS,
-    claimIdleMs: env.CLAIM_IDLE_MS,
-    ...(env.CLAIM_INTERVAL_MS ? { claimIntervalMs: env.CLAIM_INTERVAL_MS } : {}),
-    maxDeliveries: env.MAX_DELIVERIES,
-    stopTimeoutMs: env.STOP_TIMEOUT_MS,
+    ...consumerSettingsOf(env),
   });
   const trimmer = createStreamTrimmer({
     redis,
