@@ -18,6 +18,7 @@ import { startRedisServer } from "../services/testkit/src/redis-server.ts";
 import { hasApp } from "./lib/apps.ts";
 import {
   type ClosedLoopResult,
+  HOPS,
   type OpenLoopResult,
   runClosedLoop,
   runOpenLoop,
@@ -127,6 +128,8 @@ interface SectionReport {
   loadAverage: [before: number, after: number];
   skipped?: string;
   error?: string;
+  /** Redis's own latency monitor (events over 50 ms: AOF fsync waits, slow commands, forks). */
+  redisLatency?: Array<{ event: string; maxMs: number }>;
   results: unknown;
 }
 
@@ -148,12 +151,20 @@ async function section(name: Section, run: () => Promise<unknown>, skipReason?: 
     log(`${name}: skipped (${skipReason})`);
   } else {
     log(`${name}: running`);
+    await redis.call("LATENCY", "RESET").catch(() => {});
     try {
       report.results = await run();
     } catch (error) {
       report.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
       log(`${name}: FAILED ${report.error}`);
     }
+  }
+  const latest = (await redis.call("LATENCY", "LATEST").catch(() => [])) as Array<
+    [string, number, number, number]
+  >;
+  if (latest.length > 0) {
+    report.redisLatency = latest.map(([event, , , maxMs]) => ({ event, maxMs: Number(maxMs) }));
+    log(`${name}: Redis latency events ${JSON.stringify(report.redisLatency)}`);
   }
   report.seconds = Math.round((performance.now() - started) / 100) / 10;
   report.loadAverage = [before, loadavg()[0] ?? 0];
@@ -163,6 +174,7 @@ async function section(name: Section, run: () => Promise<unknown>, skipReason?: 
 
 const redisServer = await startRedisServer({ isPersistent: true });
 const redis = new Redis(redisServer.url);
+await redis.config("SET", "latency-monitor-threshold", "50");
 const context: StreamBenchContext = {
   redis,
   redisUrl: redisServer.url,
@@ -382,6 +394,20 @@ try {
             ? [`spans received by the in-process OTLP sink: ${run.spansReceived}`]
             : [],
         });
+        tables.push({
+          title: `(c) Where the time goes, tracing ${tracing}: p50 / p99 ms of each hop (open loop)`,
+          headers: ["offered/s", ...HOPS.map((hop) => `→ ${hop}`)],
+          rows: run.openLoop.map((r) => [
+            r.offeredPerSecond,
+            ...HOPS.map((hop) => {
+              const p = r.hopsMs[hop];
+              return p ? `${Math.round(p.p50)} / ${Math.round(p.p99)}` : "–";
+            }),
+          ]),
+          notes: [
+            "each hop ends at that step's occurredAt; → order.created includes the client's queue and placeOrder up to the publish; → subscriber is projection + feed + SSE",
+          ],
+        });
       }
       return runs;
     },
@@ -414,7 +440,11 @@ try {
     async () => {
       await redis.flushall();
       const system = await startBenchSystem(
-        { redisUrl: redisServer.url, prefix: "bench:fanout:" },
+        {
+          redisUrl: redisServer.url,
+          prefix: "bench:fanout:",
+          profileDir: flags.profile ? `${flags.profile}/fanout` : undefined,
+        },
         { gateway: { PLACE_ORDER_RATE_LIMIT: "0" } },
       );
       const client = createGatewayClient(system.gatewayUrl, 16);

@@ -49,7 +49,6 @@ function commonEnv(options: LaunchOptions): Record<string, string> {
       ? {
           OTEL_SDK_DISABLED: "false",
           OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint,
-          OTEL_BSP_SCHEDULE_DELAY: "200",
         }
       : { OTEL_SDK_DISABLED: "true" }),
   };

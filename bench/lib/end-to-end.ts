@@ -46,6 +46,8 @@ export interface ShipmentTracker {
   waitFor(orderId: string, timeoutMs: number): Promise<number | undefined>;
   /** The time the order's shipment was seen, if it was. */
   shippedAt(orderId: string): number | undefined;
+  /** When each step of the order happened (`occurredAt`, as performance.now() time). */
+  stepsOf(orderId: string): Partial<Record<string, number>> | undefined;
   readonly eventsSeen: number;
   readonly errors: unknown[];
   /** Resolves once the subscription is established. */
@@ -56,6 +58,7 @@ export interface ShipmentTracker {
 /** Opens the subscription the tracker reads. */
 export function trackShipments(gatewayUrl: string): ShipmentTracker {
   const shipped = new Map<string, number>();
+  const steps = new Map<string, Partial<Record<string, number>>>();
   const waiters = new Map<string, (at: number) => void>();
   const errors: unknown[] = [];
   let eventsSeen = 0;
@@ -63,6 +66,9 @@ export function trackShipments(gatewayUrl: string): ShipmentTracker {
     gatewayUrl,
     (event, at) => {
       eventsSeen += 1;
+      const orderSteps = steps.get(event.orderId) ?? {};
+      orderSteps[event.type] = Date.parse(event.occurredAt) - performance.timeOrigin;
+      steps.set(event.orderId, orderSteps);
       if (event.type !== "shipment.created") return;
       shipped.set(event.orderId, at);
       const waiter = waiters.get(event.orderId);
@@ -80,6 +86,7 @@ export function trackShipments(gatewayUrl: string): ShipmentTracker {
     errors,
     connected: subscription.connected,
     shippedAt: (orderId) => shipped.get(orderId),
+    stepsOf: (orderId) => steps.get(orderId),
     waitFor(orderId, timeoutMs) {
       const at = shipped.get(orderId);
       if (at !== undefined) return Promise.resolve(at);
@@ -118,6 +125,34 @@ export async function warmUp(
   throw new Error("no order reached shipment.created on the subscription within 30 s");
 }
 
+/** The hops of an order's path, in order, named after the step that ends each. */
+export const HOPS = [
+  "order.created",
+  "inventory.reserved",
+  "payment.processed",
+  "shipment.created",
+  "subscriber",
+] as const;
+
+function hopRecorder() {
+  const samples: Record<string, number[]> = Object.fromEntries(HOPS.map((hop) => [hop, []]));
+  return {
+    add(startedAt: number, steps: Partial<Record<string, number>> | undefined, seenAt: number) {
+      if (!steps) return;
+      let previous = startedAt;
+      for (const hop of HOPS) {
+        const at = hop === "subscriber" ? seenAt : steps[hop];
+        if (at === undefined) return;
+        samples[hop]?.push(at - previous);
+        previous = at;
+      }
+    },
+    percentiles(): Record<string, Percentiles> {
+      return Object.fromEntries(HOPS.map((hop) => [hop, percentiles(samples[hop] ?? [])]));
+    },
+  };
+}
+
 /** What one open-loop step measured. */
 export interface OpenLoopResult {
   offeredPerSecond: number;
@@ -131,6 +166,12 @@ export interface OpenLoopResult {
   latencyMs: Percentiles;
   /** From each order's scheduled send time to the placeOrder response. */
   placeOrderMs: Percentiles;
+  /**
+   * Where the time went, per hop, from the events' `occurredAt` (ms resolution, one clock):
+   * scheduled send → order.created (gateway) → inventory.reserved → payment.processed →
+   * shipment.created → seen on the subscription (projection, feed, SSE).
+   */
+  hopsMs: Record<string, Percentiles>;
   /** Whether the system kept up: ≥ 95 % of the offered rate, all shipped, p99 under 1 s. */
   isKeepingUp: boolean;
   /** CPU milliseconds each process spent per shipped order during the step. */
@@ -193,11 +234,13 @@ export async function runOpenLoop(
   );
   const latencies: number[] = [];
   let lastShipped = started;
+  const hops = hopRecorder();
   accepted.forEach((p, index) => {
     const at = shippedTimes[index];
     if (at === undefined) return;
     latencies.push(at - p.scheduledAt);
     lastShipped = Math.max(lastShipped, at);
+    hops.add(p.scheduledAt, tracker.stepsOf(p.orderId as string), at);
   });
   const shipped = latencies.length;
   const cpuAfter = await cpu();
@@ -213,6 +256,7 @@ export async function runOpenLoop(
     shippedPerSecond,
     latencyMs,
     placeOrderMs: percentiles(accepted.map((p) => p.respondedAt - p.scheduledAt)),
+    hopsMs: hops.percentiles(),
     isKeepingUp:
       errors === 0 &&
       shipped === total &&
