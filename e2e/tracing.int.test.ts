@@ -127,6 +127,34 @@ describe("one OpenTelemetry trace per order, through Redis Stream fields", () =>
     expect(processed.startNs - published.endNs).toBeGreaterThanOrEqual(3_000_000_000n);
   });
 
+  it("writes log lines that carry the trace and the order", async () => {
+    const receiver = await startOtlpReceiver();
+    onTestFinished(() => receiver.stop());
+    const system = await startSystem({
+      redisUrl: inject("redisUrl"),
+      prefix: uniquePrefix("logs"),
+      otlpEndpoint: receiver.endpoint,
+      appEnv: { inventory: { LOG_LEVEL: "debug" } },
+    });
+    onTestFinished(() => system.stopAll());
+    const order = await placeOrder(system);
+    const inventory = system.processes.get("inventory");
+    const line = await waitFor("inventory's log line for the order", () =>
+      inventory?.output
+        .join("")
+        .split("\n")
+        .filter((text) => text.startsWith("{"))
+        .map((text) => JSON.parse(text) as Record<string, unknown>)
+        .find((entry) => entry.msg === "processed" && entry.orderId === order.id),
+    );
+    expect(line).toMatchObject({
+      service: "inventory",
+      type: "order.created",
+      trace_id: order.traceId,
+      span_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
+  });
+
   it("keeps orders flowing when the OTLP endpoint is unreachable", async () => {
     const closedPort = await freePort();
     const system = await startTracedSystem(`http://127.0.0.1:${closedPort}`);

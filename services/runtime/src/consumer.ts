@@ -205,6 +205,10 @@ export function createStreamConsumer<TOutcome>(
     try {
       const outcome = await handle(decoded.event, delivery);
       await commit(delivery, outcome);
+      log.debug(
+        { orderId: decoded.event.orderId, type: decoded.event.type, entryId: delivery.entryId },
+        "processed",
+      );
       return "processed";
     } catch (error) {
       if (error instanceof NonRetryableError) return deadLetter(delivery, error.message, span);
