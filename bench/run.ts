@@ -5,8 +5,8 @@
  * (e) fan-out to many SSE subscribers. Prints tables, or one JSON document with `--json`.
  *
  * Flags: --quick (small and short, checks only that every section works), --json,
- * --only ceiling,services,e2e,slow,fanout, --profile DIR (V8 CPU profiles of every service
- * process), --out FILE (also write the JSON there).
+ * --only ceiling,services,e2e,slow,fanout, --tracing off,on (the e2e runs), --profile DIR
+ * (V8 CPU profiles of every service process), --out FILE (also write the JSON there).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -51,6 +51,7 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     profile: { type: "string" },
     out: { type: "string" },
+    tracing: { type: "string", default: "off,on" },
   },
 });
 
@@ -290,7 +291,8 @@ try {
         closedLoop: ClosedLoopResult[];
         spansReceived: number;
       }> = [];
-      for (const tracing of [false, true]) {
+      const tracingModes = flags.tracing.split(",").map((mode) => mode.trim() === "on");
+      for (const tracing of tracingModes) {
         await redis.flushall();
         const receiver = tracing ? await startOtlpReceiver() : undefined;
         let spansReceived = 0;
@@ -575,7 +577,7 @@ function missingFigures(name: Section, results: unknown): string | undefined {
     case "e2e": {
       const runs = results as Array<{ openLoop: OpenLoopResult[]; closedLoop: ClosedLoopResult[] }>;
       const isComplete =
-        runs.length === 2 &&
+        runs.length === flags.tracing.split(",").length &&
         runs.every(
           (run) =>
             run.openLoop.length > 0 &&

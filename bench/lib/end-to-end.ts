@@ -25,9 +25,21 @@ export async function startBenchSystem(
       processes.set(app, child);
     }),
   );
+  let isStopping = false;
   const stop = async () => {
+    isStopping = true;
     await Promise.all([...processes.values()].map((child) => stopGracefully(child)));
   };
+  for (const [app, child] of processes) {
+    // A process that dies mid-run would only show up as missing orders: say which, and why.
+    void child.exited.then((code) => {
+      if (isStopping) return;
+      const tail = child.output.join("").split("\n").slice(-30).join("\n");
+      process.stderr.write(
+        `[bench] ${app} exited (${code}) during the run; its last output:\n${tail}\n`,
+      );
+    });
+  }
   const failure = results.find((result) => result.status === "rejected");
   if (failure) {
     await stop();
