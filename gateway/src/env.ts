@@ -3,6 +3,37 @@ import { booleanFromEnv, commonEnvShape, consumerEnvShape, parseEnv } from "@con
 import { z } from "zod";
 
 const positiveInt = z.coerce.number().int().positive();
+/** A count where 0 turns the check off. */
+const limit = z.coerce.number().int().nonnegative();
+
+/**
+ * `CORS_ORIGINS`: origins allowed to call the API from a browser, comma-separated
+ * (`https://shop.example,https://admin.example`), or `*` for any.
+ */
+const originList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z.union([
+        z.literal("*"),
+        z
+          .url({ protocol: /^https?$/ })
+          .refine((origin) => new URL(origin).origin === origin, "an origin has no path or slash"),
+      ]),
+    ),
+  );
+
+/** `TRUST_PROXY`: how many reverse proxies stand in front; `true` means one, `false` none. */
+const proxyHops = z
+  .enum(["true", "false"])
+  .transform((value) => (value === "true" ? 1 : 0))
+  .or(z.coerce.number().int().nonnegative());
 
 /** The gateway's settings, each with its default (see the root README for what they mean). */
 export const gatewayEnvShape = {
@@ -24,10 +55,47 @@ export const gatewayEnvShape = {
   TRACE_LINK_TEMPLATE: z.string().default("http://localhost:16686/trace/{traceId}"),
   /** How long an idempotency key of placeOrder is remembered. */
   IDEMPOTENCY_TTL_SECONDS: positiveInt.default(86_400),
-  /** placeOrder calls per client address per minute; 0 = unlimited. Default: 600 in production. */
+  /**
+   * placeOrder calls per client address per minute, counted in Redis so that every replica
+   * shares the count; 0 = unlimited. Default: 600 in production, unlimited otherwise.
+   */
   PLACE_ORDER_RATE_LIMIT: z.coerce.number().int().nonnegative().optional(),
   /** Largest accepted request body. */
   MAX_REQUEST_BODY_BYTES: positiveInt.default(1_000_000),
+  /**
+   * Reverse proxies in front of the gateway whose `X-Forwarded-For` is trusted (0 = none: the
+   * client is the socket's address). With N, the client is the N-th address from the right.
+   */
+  TRUST_PROXY: proxyHops.default(0),
+  /** Deepest selection a query may have (fragments do not add a level); 0 = no limit. */
+  MAX_QUERY_DEPTH: limit.default(10),
+  /** Most aliases one operation may use; 0 = no limit. */
+  MAX_QUERY_ALIASES: limit.default(30),
+  /** Highest static cost of one operation (GraphQL Armor's cost model); 0 = no limit. */
+  MAX_QUERY_COST: limit.default(5_000),
+  /** Most tokens one document may have; 0 = no limit. */
+  MAX_QUERY_TOKENS: limit.default(2_000),
+  /** Most directives one operation may use; 0 = no limit. */
+  MAX_QUERY_DIRECTIVES: limit.default(20),
+  /** Hides "Did you mean …?" in validation errors. Default: on in production. */
+  BLOCK_FIELD_SUGGESTIONS: booleanFromEnv.optional(),
+  /** Time to receive a whole request (headers and body); SSE responses are not bounded by it. */
+  REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  /** Time to receive a request's headers. */
+  HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  /** How long an idle keep-alive connection stays open between requests. */
+  KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
+  /**
+   * Output one SSE response may have waiting for a client that does not read it; past that the
+   * connection is closed (the client resumes with `after`). 0 = no limit.
+   */
+  SSE_MAX_BUFFERED_BYTES: limit.default(4 * 1024 * 1024),
+  /** Browser origins allowed by CORS. Default: any in development, none (same origin) in production. */
+  CORS_ORIGINS: originList.optional(),
+  /** `strict-transport-security` max-age; 0 = no header (set it when clients reach the gateway over HTTPS). */
+  HSTS_MAX_AGE_SECONDS: limit.default(0),
+  /** The dashboard's Content-Security-Policy; empty = no header. Default: self only. */
+  CONTENT_SECURITY_POLICY: z.string().optional(),
   /** GraphiQL at `/graphql`. Default: on, except in production. */
   GRAPHIQL: booleanFromEnv.optional(),
   /** Schema introspection. Default: on, except in production. */

@@ -19,6 +19,11 @@ export const ERROR_CODES = [
   "CURSOR_EXPIRED",
   /** Too many placeOrder calls from one client; retry later. */
   "RATE_LIMITED",
+  /**
+   * The operation is over a limit (depth, aliases, cost, tokens or directives, named in
+   * `extensions.limit`); nothing ran.
+   */
+  "QUERY_TOO_COMPLEX",
   /** Something unexpected failed; details are logged, not sent. */
   "INTERNAL_SERVER_ERROR",
   /** Set by Yoga: the HTTP request is not a GraphQL request (bad JSON, no query, a batch). */

@@ -11,15 +11,22 @@ import {
   type Logger,
   topologyStreams,
 } from "@conveyor/runtime";
-import { useGraphQLSSE } from "@graphql-yoga/plugin-graphql-sse";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
 import type { GatewayEnv } from "./env.ts";
 import { createEventHub } from "./feed/event-hub.ts";
 import { createFeedSubscriptions } from "./feed/subscriptions.ts";
 import { createPipelineHealth } from "./health/pipeline-health.ts";
+import { clientAddressOf } from "./http/client-address.ts";
+import { useGraphQLSse } from "./http/graphql-sse.ts";
 import { useInputErrorCodes } from "./http/input-error-codes.ts";
 import { useNoIntrospection } from "./http/no-introspection.ts";
+import { useQueryLimits } from "./http/query-limits.ts";
 import { createHttpRouter } from "./http/router.ts";
+import {
+  DASHBOARD_CONTENT_SECURITY_POLICY,
+  securityHeadersFor,
+  useGraphiQLContentSecurityPolicy,
+} from "./http/security-headers.ts";
 import { yogaLoggerFor } from "./http/yoga-logger.ts";
 import { observePipeline } from "./metrics.ts";
 import { createOrderStore } from "./orders/order-store.ts";
@@ -57,8 +64,11 @@ type ServerContext = { req: IncomingMessage; res: ServerResponse };
  * Wires the gateway: Yoga with Yoga's SSE at `/graphql` and graphql-sse at `/graphql/stream`,
  * GraphiQL, `/healthz` and `/readyz` on one port; the projector (consumer group `gateway`) that
  * keeps the order read model; the event hub (one feed reader per process); stream trimming and
- * pipeline health sampling. In production GraphiQL and introspection are off, unexpected errors
- * are masked and placeOrder is rate limited; each of those is also its own setting.
+ * pipeline health sampling. Every operation is bounded (depth, aliases, cost, tokens,
+ * directives), every response carries security headers, and slow requests and event streams
+ * nobody reads are cut. In production GraphiQL, introspection and field suggestions are off,
+ * unexpected errors are masked, CORS allows the same origin only and placeOrder is rate limited;
+ * each of those is also its own setting.
  */
 export function createGateway(options: GatewayOptions): Gateway {
   const { env } = options;
@@ -118,7 +128,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       orders,
       idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
     }),
-    placeOrderLimiter: createRateLimiter(env.PLACE_ORDER_RATE_LIMIT ?? (isProduction ? 600 : 0)),
+    placeOrderLimiter: createRateLimiter({
+      redis,
+      name: "placeOrder",
+      prefix: env.STREAM_PREFIX,
+      limitPerMinute: env.PLACE_ORDER_RATE_LIMIT ?? (isProduction ? 600 : 0),
+    }),
     feed: createFeedSubscriptions({
       redis,
       keys,
@@ -133,20 +148,41 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   let isStarted = false;
+  const isGraphiQLOn = env.GRAPHIQL ?? !isProduction;
+  // No CORS headers at all means browsers allow the same origin only.
+  const corsOrigins = env.CORS_ORIGINS ?? (isProduction ? [] : ["*"]);
   const yoga = createYoga<ServerContext, GatewayContext>({
     schema,
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/healthz",
     landingPage: false,
-    graphiql: (env.GRAPHIQL ?? !isProduction) ? { title: "Conveyor" } : false,
+    graphiql: isGraphiQLOn ? { title: "Conveyor" } : false,
     maskedErrors: isProduction ? true : { isDev: true },
     maxRequestBodySize: env.MAX_REQUEST_BODY_BYTES,
+    cors:
+      corsOrigins.length === 0
+        ? false
+        : {
+            origin: corsOrigins,
+            credentials: false,
+            methods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            maxAge: 600,
+          },
     logging: yogaLoggerFor(logger.child({ component: "yoga" })),
-    context: ({ req }) => ({ services, clientAddress: req?.socket?.remoteAddress ?? "unknown" }),
+    context: ({ req }) => ({ services, clientAddress: clientAddressOf(req, env.TRUST_PROXY) }),
     plugins: [
-      useGraphQLSSE({ endpoint: "/graphql/stream" }),
+      ...useQueryLimits({
+        maxDepth: env.MAX_QUERY_DEPTH,
+        maxAliases: env.MAX_QUERY_ALIASES,
+        maxCost: env.MAX_QUERY_COST,
+        maxTokens: env.MAX_QUERY_TOKENS,
+        maxDirectives: env.MAX_QUERY_DIRECTIVES,
+        isBlockingFieldSuggestions: env.BLOCK_FIELD_SUGGESTIONS ?? isProduction,
+      }),
+      useGraphQLSse({ endpoint: "/graphql/stream", logger }),
       useInputErrorCodes(),
       ...((env.INTROSPECTION ?? !isProduction) ? [] : [useNoIntrospection()]),
+      ...(isGraphiQLOn ? [useGraphiQLContentSecurityPolicy()] : []),
       useReadinessCheck({
         endpoint: "/readyz",
         check: async ({ fetchAPI }) => {
@@ -170,7 +206,23 @@ export function createGateway(options: GatewayOptions): Gateway {
     ],
   });
   const server = createServer(
-    createHttpRouter({ graphql: yoga, webDistDir: env.WEB_DIST_DIR, logger }),
+    {
+      requestTimeout: env.REQUEST_TIMEOUT_MS,
+      headersTimeout: Math.min(env.HEADERS_TIMEOUT_MS, env.REQUEST_TIMEOUT_MS),
+      keepAliveTimeout: env.KEEP_ALIVE_TIMEOUT_MS,
+      // How often Node checks those timeouts (30 s by default: too coarse for short ones).
+      connectionsCheckingInterval: Math.min(1_000, env.HEADERS_TIMEOUT_MS),
+    },
+    createHttpRouter({
+      graphql: yoga,
+      webDistDir: env.WEB_DIST_DIR,
+      headers: securityHeadersFor({
+        contentSecurityPolicy: env.CONTENT_SECURITY_POLICY ?? DASHBOARD_CONTENT_SECURITY_POLICY,
+        hstsMaxAgeSeconds: env.HSTS_MAX_AGE_SECONDS,
+      }),
+      maxEventStreamBufferedBytes: env.SSE_MAX_BUFFERED_BYTES,
+      logger,
+    }),
   );
 
   let stopping: Promise<void> | undefined;

@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { getTelemetryHooks } from "@conveyor/telemetry";
 import type { Logger } from "pino";
 import sirv from "sirv";
+import { applyHeaders } from "./security-headers.ts";
+import { limitEventStreamOutput } from "./sse-output-limit.ts";
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -12,15 +14,26 @@ export interface HttpRouterOptions {
   graphql: Handler;
   /** The built dashboard (`web/dist`); served at `/` when it exists. */
   webDistDir: string;
+  /** Headers every response carries (security headers). */
+  headers: Record<string, string>;
+  /**
+   * Most bytes a graphql-sse event stream may have waiting for a client that stopped reading
+   * before its connection is closed; 0 = no limit.
+   */
+  maxEventStreamBufferedBytes: number;
   logger: Logger;
 }
+
+/** The graphql-sse endpoint, whose event streams are bounded by `maxEventStreamBufferedBytes`. */
+const EVENT_STREAM_PATH = /^\/graphql\/stream(\?|$)/;
 
 const GRAPHQL_PATHS = /^\/(graphql|healthz|readyz)(\/|\?|$)/;
 
 /**
  * The gateway's one port: GraphQL and health go to Yoga, `/metrics` to Prometheus (when
  * telemetry is on), and everything else to the dashboard's static files, with `index.html` for
- * client-side routes. Hashed assets are cached for good; `index.html` never is.
+ * client-side routes. Hashed assets are cached for good; `index.html` never is. Every response
+ * carries the security headers; graphql-sse streams are bounded for clients that stop reading.
  */
 export function createHttpRouter(options: HttpRouterOptions): Handler {
   const hasDashboard = existsSync(options.webDistDir);
@@ -45,6 +58,17 @@ export function createHttpRouter(options: HttpRouterOptions): Handler {
     : undefined;
   return (request, response) => {
     const path = request.url ?? "/";
+    applyHeaders(response, options.headers);
+    if (options.maxEventStreamBufferedBytes > 0 && EVENT_STREAM_PATH.test(path)) {
+      limitEventStreamOutput(response, {
+        maxBufferedBytes: options.maxEventStreamBufferedBytes,
+        onExceeded: (bufferedBytes) =>
+          options.logger.warn(
+            { client: request.socket.remoteAddress, bufferedBytes },
+            "closed an event stream whose client stopped reading",
+          ),
+      });
+    }
     if (GRAPHQL_PATHS.test(path)) return options.graphql(request, response);
     const metricsHandler = getTelemetryHooks()?.metricsHandler;
     if (path.startsWith("/metrics") && metricsHandler) return metricsHandler(request, response);

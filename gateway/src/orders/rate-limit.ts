@@ -1,29 +1,48 @@
+import type { Redis } from "ioredis";
+
 /** Counts calls per client in fixed one-minute windows. */
 export interface RateLimiter {
-  /** Counts one call of `client`; false when it is over its limit for this minute. */
-  tryTake(client: string): boolean;
+  /** Counts one call of `client`; resolves false when it is over its limit for this minute. */
+  tryTake(client: string): Promise<boolean>;
+}
+
+/** Options of {@link createRateLimiter}. */
+export interface RateLimiterOptions {
+  redis: Redis;
+  /** What is limited, e.g. `placeOrder`: part of the key. */
+  name: string;
+  /** The key prefix (`STREAM_PREFIX`), so that tenants and tests do not share counts. */
+  prefix: string;
+  /** Calls per client per minute; 0 = unlimited (and no Redis call at all). */
+  limitPerMinute: number;
+  /** The clock; tests move it. */
+  now?: () => number;
 }
 
 const WINDOW_MS = 60_000;
 
 /**
- * An in-process limiter of `limitPerMinute` calls per client (0 = unlimited). Per process on
- * purpose: it protects this replica, and needs no Redis round trip on the hot path.
+ * A fixed-window limiter counted in Redis (`INCR` of a key per client and minute, which expires
+ * after the window), so that every gateway replica shares one count per client: N replicas
+ * behind a load balancer still allow `limitPerMinute` calls, not N times as many. Each window's
+ * key lives two windows, which covers replicas whose clocks differ by less than a minute.
  */
-export function createRateLimiter(limitPerMinute: number, now = Date.now): RateLimiter {
-  let windowStart = now();
-  let counts = new Map<string, number>();
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  const { redis, limitPerMinute } = options;
+  const now = options.now ?? Date.now;
   return {
-    tryTake(client) {
+    async tryTake(client) {
       if (limitPerMinute === 0) return true;
-      const time = now();
-      if (time - windowStart >= WINDOW_MS) {
-        windowStart = time;
-        counts = new Map();
-      }
-      const count = (counts.get(client) ?? 0) + 1;
-      counts.set(client, count);
-      return count <= limitPerMinute;
+      const window = Math.floor(now() / WINDOW_MS);
+      const key = `${options.prefix}ratelimit:${options.name}:${window}:${client}`;
+      const replies = await redis
+        .multi()
+        .incr(key)
+        .pexpire(key, 2 * WINDOW_MS)
+        .exec();
+      const [error, count] = replies?.[0] ?? [new Error("rate limit count was not answered")];
+      if (error) throw error;
+      return Number(count) <= limitPerMinute;
     },
   };
 }

@@ -159,7 +159,7 @@ builder.mutationFields((t) => ({
     description: "Places an order: it is priced from the catalog and published as order.created.",
     args: { input: t.arg({ type: PlaceOrderInputRef, required: true }) },
     resolve: async (_root, { input }, { services, clientAddress }) => {
-      if (!services.placeOrderLimiter.tryTake(clientAddress)) {
+      if (!(await services.placeOrderLimiter.tryTake(clientAddress))) {
         throw gatewayError("RATE_LIMITED", "Too many orders from this client; retry in a minute.");
       }
       return { order: await services.placeOrder(input) };
