@@ -130,7 +130,8 @@ export async function measureFanout(options: {
       if (Date.now() > deadline) throw new Error("some subscribers received no event in 60 s");
       await sleep(100);
     }
-    await sleep(2_000);
+    const settleMs = Math.min(2_000, options.windowSeconds * 1000);
+    await sleep(settleMs);
     const countsBefore = subscribers.map((subscriber) => subscriber.received);
     const cpuBefore = await processCpuSeconds(options.gatewayPid);
     const benchBefore = process.cpuUsage();
@@ -168,7 +169,7 @@ export async function measureFanout(options: {
     await orders?.stop();
     for (const subscriber of subscribers) subscriber.close();
     agent.destroy();
-    await sleep(2_000);
+    await sleep(Math.min(2_000, options.windowSeconds * 1000));
   }
 }
 
