@@ -3,7 +3,13 @@ import { uniquePrefix } from "@conveyor/testkit";
 import { pino } from "pino";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createRedis } from "./redis.ts";
-import { createStreamTrimmer, safeTrimPoint, topologyStreams } from "./trimmer.ts";
+import {
+  createStreamTrimmer,
+  safeTrimPoint,
+  supportsAckedTrimming,
+  topologyStreams,
+  trimArguments,
+} from "./trimmer.ts";
 
 const redis = createRedis(inject("redisUrl"), "commands", "trimmer-test");
 const logger = pino({ level: "silent" });
@@ -103,5 +109,54 @@ describe("stream trimmer", () => {
     });
     expect(await trimmer.trimNow()).toBe(0);
     expect(await redis.xlen(stream)).toBe(300);
+  });
+});
+
+describe("trimming mode", () => {
+  async function serverVersion(): Promise<number[]> {
+    const info = await redis.info("server");
+    const version = /redis_version:([\d.]+)/.exec(info)?.[1] ?? "0";
+    return version.split(".").map(Number);
+  }
+  const isAtLeast82 = ([major = 0, minor = 0]: number[]) =>
+    major > 8 || (major === 8 && minor >= 2);
+
+  it("uses ACKED trimming exactly when Redis has it (8.2+), plain MINID before", async () => {
+    const hasAcked = isAtLeast82(await serverVersion());
+    expect(await supportsAckedTrimming(redis)).toBe(hasAcked);
+    const stream = createKeys(uniquePrefix("trim")).stream("order.created");
+    await fill(stream, 300);
+    await redis.xgroup("CREATE", stream, "only", "0");
+    await readAndAck(stream, "only", 300);
+    const trimmer = createStreamTrimmer({
+      redis,
+      streams: [{ key: stream, requiredGroups: [] }],
+      logger,
+    });
+    await trimmer.trimNow();
+    expect(trimmer.mode).toBe(hasAcked ? "minid-acked" : "minid");
+  });
+
+  it("falls back to MINID alone when Redis rejects ACKED, and keeps trimming", async (context) => {
+    if (isAtLeast82(await serverVersion())) context.skip();
+    const stream = createKeys(uniquePrefix("trim")).stream("payment.failed");
+    const ids = await fill(stream, 1_000);
+    await redis.xgroup("CREATE", stream, "only", "0");
+    await readAndAck(stream, "only", 1_000);
+    const trimmer = createStreamTrimmer({
+      redis,
+      streams: [{ key: stream, requiredGroups: [] }],
+      logger,
+      detectAckedTrimming: async () => true,
+    });
+    expect(await trimmer.trimNow()).toBeGreaterThan(0);
+    expect(trimmer.mode).toBe("minid");
+    const [first] = await redis.xrange(stream, "-", "+", "COUNT", 1);
+    expect(ids.indexOf(first?.[0] as string)).toBeLessThanOrEqual(999);
+  });
+
+  it("adds ACKED after the MINID threshold only in acked mode", () => {
+    expect(trimArguments("s", "5-0", "minid")).toEqual(["s", "MINID", "~", "5-0"]);
+    expect(trimArguments("s", "5-0", "minid-acked")).toEqual(["s", "MINID", "~", "5-0", "ACKED"]);
   });
 });

@@ -11,6 +11,11 @@ export interface StreamTrimmerOptions {
   /** How often to trim. Default 10,000 ms. */
   intervalMs?: number;
   logger: Logger;
+  /**
+   * Tells whether Redis can trim only acknowledged entries (`XTRIM … ACKED`, Redis 8.2+).
+   * Default {@link supportsAckedTrimming}; asked once, at the first trim.
+   */
+  detectAckedTrimming?: (redis: Redis) => Promise<boolean>;
 }
 
 /** A stream to trim, and the consumer groups that read it (trimming waits until all exist). */
@@ -33,6 +38,31 @@ export interface StreamTrimmer {
   stop(): Promise<void>;
   /** Trims every stream once now; resolves the number of entries removed. */
   trimNow(): Promise<number>;
+  /** How it trims: `minid`, or `minid-acked` on Redis 8.2+ (undefined before the first trim). */
+  readonly mode: TrimMode | undefined;
+}
+
+/**
+ * How the trimmer removes entries below the safe point: `XTRIM MINID`, or on Redis 8.2+
+ * `XTRIM MINID … ACKED`, where Redis itself also refuses to remove an entry that some existing
+ * group has not acknowledged, atomically with the trim.
+ */
+export type TrimMode = "minid" | "minid-acked";
+
+/**
+ * Whether this Redis can trim only acknowledged entries (`XADD`/`XTRIM … ACKED`, `XACKDEL`):
+ * Redis 8.2 or later. Detected by asking for `XACKDEL`, which arrived in the same release, so
+ * forks and managed services that lack the feature answer correctly whatever their version says.
+ */
+export async function supportsAckedTrimming(redis: Redis): Promise<boolean> {
+  const [info] = (await redis.command("INFO", "XACKDEL")) as unknown[];
+  return info !== null && info !== undefined;
+}
+
+/** The `XTRIM` arguments that remove what lies below `floor` in a mode (approximately). */
+export function trimArguments(stream: string, floor: string, mode: TrimMode): string[] {
+  const args = [stream, "MINID", "~", floor];
+  return mode === "minid-acked" ? [...args, "ACKED"] : args;
 }
 
 function compareIds(a: string, b: string): number {
@@ -77,12 +107,37 @@ export async function safeTrimPoint(
 /**
  * Keeps streams bounded without losing work: it trims with `XTRIM MINID` up to the point every
  * consumer group has acknowledged, never with a blind MAXLEN that would drop entries a stopped
- * service still needs.
+ * service still needs. On Redis 8.2+ it adds `ACKED`, so that Redis re-checks the groups'
+ * acknowledgements in the same step as the trim; before 8.2 the safe point alone decides.
  */
 export function createStreamTrimmer(options: StreamTrimmerOptions): StreamTrimmer {
   const { redis, streams, logger, intervalMs = 10_000 } = options;
+  const detectAckedTrimming = options.detectAckedTrimming ?? supportsAckedTrimming;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
+  let mode: TrimMode | undefined;
+
+  async function detectMode(): Promise<TrimMode> {
+    mode ??= (await detectAckedTrimming(redis).catch(() => false)) ? "minid-acked" : "minid";
+    logger.debug({ mode }, "stream trimming mode");
+    return mode;
+  }
+
+  async function trim(stream: string, floor: string): Promise<number> {
+    const current = mode ?? (await detectMode());
+    try {
+      return Number(await redis.call("XTRIM", ...trimArguments(stream, floor, current)));
+    } catch (error) {
+      // A Redis that answered the detection but rejects ACKED (a proxy, a downgrade): the
+      // floor alone is safe, so fall back to it for good rather than stop trimming.
+      if (current !== "minid-acked" || !(error instanceof Error && /syntax/i.test(error.message))) {
+        throw error;
+      }
+      logger.warn({ err: error }, "XTRIM ACKED rejected; trimming with MINID only");
+      mode = "minid";
+      return Number(await redis.call("XTRIM", ...trimArguments(stream, floor, "minid")));
+    }
+  }
 
   async function trimNow(): Promise<number> {
     let removed = 0;
@@ -90,13 +145,16 @@ export function createStreamTrimmer(options: StreamTrimmerOptions): StreamTrimme
       const floor = await safeTrimPoint(redis, stream.key, stream.requiredGroups).catch(
         () => undefined,
       );
-      if (floor) removed += Number(await redis.xtrim(stream.key, "MINID", "~", floor));
+      if (floor) removed += await trim(stream.key, floor);
     }
     return removed;
   }
 
   return {
     trimNow,
+    get mode() {
+      return mode;
+    },
     start() {
       timer = setInterval(() => {
         if (running) return;
