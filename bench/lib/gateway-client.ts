@@ -28,58 +28,76 @@ export function createGatewayClient(gatewayUrl: string, maxSockets = 64): Gatewa
   const url = new URL("/graphql", gatewayUrl);
   const agent = new Agent({ keepAlive: true, maxSockets });
   return {
-    placeOrder(index, traceparent) {
-      const body = JSON.stringify({
-        query: PLACE_ORDER,
-        variables: {
-          input: {
-            customerId: `bench-${index % 1000}`,
-            items: [{ sku: SKUS[index % SKUS.length], quantity: 1 }],
-            paymentToken: "tok_visa",
-          },
-        },
-      });
-      return new Promise((resolve, reject) => {
-        const req = request(
-          url,
-          {
-            method: "POST",
-            agent,
-            headers: {
-              "content-type": "application/json",
-              accept: "application/json",
-              "content-length": Buffer.byteLength(body),
-              ...(traceparent ? { traceparent } : {}),
-            },
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on("data", (chunk: Buffer) => chunks.push(chunk));
-            response.on("end", () => {
-              const text = Buffer.concat(chunks).toString("utf8");
-              try {
-                const parsed = JSON.parse(text) as {
-                  data?: { placeOrder?: { order?: { id?: string } } };
-                  errors?: unknown[];
-                };
-                const id = parsed.data?.placeOrder?.order?.id;
-                if (response.statusCode === 200 && id) resolve(id);
-                else reject(new Error(`placeOrder failed (${response.statusCode}): ${text}`));
-              } catch {
-                reject(new Error(`placeOrder answered ${response.statusCode}: ${text}`));
-              }
-            });
-            response.on("error", reject);
-          },
-        );
-        req.on("error", reject);
-        req.end(body);
-      });
+    async placeOrder(index, traceparent) {
+      try {
+        return await send(index, traceparent);
+      } catch (error) {
+        // The gateway closed an idle keep-alive socket just as it was reused, before reading
+        // the request (the retry that Node's http docs advise for `req.reusedSocket`).
+        if ((error as { isReusedSocketReset?: boolean }).isReusedSocketReset) {
+          return send(index, traceparent);
+        }
+        throw error;
+      }
     },
     close() {
       agent.destroy();
     },
   };
+
+  function send(index: number, traceparent: string | undefined): Promise<string> {
+    const body = JSON.stringify({
+      query: PLACE_ORDER,
+      variables: {
+        input: {
+          customerId: `bench-${index % 1000}`,
+          items: [{ sku: SKUS[index % SKUS.length], quantity: 1 }],
+          paymentToken: "tok_visa",
+        },
+      },
+    });
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method: "POST",
+          agent,
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json",
+            "content-length": Buffer.byteLength(body),
+            ...(traceparent ? { traceparent } : {}),
+          },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            try {
+              const parsed = JSON.parse(text) as {
+                data?: { placeOrder?: { order?: { id?: string } } };
+                errors?: unknown[];
+              };
+              const id = parsed.data?.placeOrder?.order?.id;
+              if (response.statusCode === 200 && id) resolve(id);
+              else reject(new Error(`placeOrder failed (${response.statusCode}): ${text}`));
+            } catch {
+              reject(new Error(`placeOrder answered ${response.statusCode}: ${text}`));
+            }
+          });
+          response.on("error", reject);
+        },
+      );
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        if (req.reusedSocket && error.code === "ECONNRESET") {
+          Object.assign(error, { isReusedSocketReset: true });
+        }
+        reject(error);
+      });
+      req.end(body);
+    });
+  }
 }
 
 /** A live `events` subscription. */
