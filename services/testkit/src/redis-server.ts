@@ -22,6 +22,11 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Persist with AOF (for tests that kill and restart Redis). Default false. */
   isPersistent?: boolean;
+  /**
+   * When the AOF is fsynced: `everysec` (Redis's default) or `always` (before each reply, so
+   * no acknowledged write is lost even if the machine fails). Default `everysec`.
+   */
+  appendFsync?: "always" | "everysec" | "no";
 }
 
 /**
@@ -46,7 +51,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       "--appendonly",
       options.isPersistent ? "yes" : "no",
       "--appendfsync",
-      "everysec",
+      options.appendFsync ?? "everysec",
       "--maxmemory-policy",
       "noeviction",
       "--protected-mode",
