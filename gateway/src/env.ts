@@ -86,10 +86,15 @@ export const gatewayEnvShape = {
   /** How long an idle keep-alive connection stays open between requests. */
   KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   /**
-   * Output one SSE response may have waiting for a client that does not read it; past that the
-   * connection is closed (the client resumes with `after`). 0 = no limit.
+   * Output a graphql-sse stream may have waiting for its client; past it, its subscriptions wait
+   * (live events fill the subscriber's buffer, `SUBSCRIBER_BUFFER_SIZE`). 0 = no limit; else at
+   * least 64 KiB.
    */
-  SSE_MAX_BUFFERED_BYTES: limit.default(4 * 1024 * 1024),
+  SSE_MAX_BUFFERED_BYTES: limit
+    .refine((bytes) => bytes === 0 || bytes >= 65_536, "0 or at least 65536")
+    .default(1024 * 1024),
+  /** How long a graphql-sse stream may stay past that limit without draining before it is cut. */
+  SSE_STALL_TIMEOUT_MS: positiveInt.default(30_000),
   /** Browser origins allowed by CORS. Default: any in development, none (same origin) in production. */
   CORS_ORIGINS: originList.optional(),
   /** `strict-transport-security` max-age; 0 = no header (set it when clients reach the gateway over HTTPS). */

@@ -27,6 +27,7 @@ import {
   securityHeadersFor,
   useGraphiQLContentSecurityPolicy,
 } from "./http/security-headers.ts";
+import { whenOutputFits } from "./http/sse-output-limit.ts";
 import { yogaLoggerFor } from "./http/yoga-logger.ts";
 import { observePipeline } from "./metrics.ts";
 import { createOrderStore } from "./orders/order-store.ts";
@@ -169,7 +170,11 @@ export function createGateway(options: GatewayOptions): Gateway {
             maxAge: 600,
           },
     logging: yogaLoggerFor(logger.child({ component: "yoga" })),
-    context: ({ req }) => ({ services, clientAddress: clientAddressOf(req, env.TRUST_PROXY) }),
+    context: ({ req, res }) => ({
+      services,
+      clientAddress: clientAddressOf(req, env.TRUST_PROXY),
+      whenOutputFits: () => whenOutputFits(res),
+    }),
     plugins: [
       ...useQueryLimits({
         maxDepth: env.MAX_QUERY_DEPTH,
@@ -220,7 +225,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         contentSecurityPolicy: env.CONTENT_SECURITY_POLICY ?? DASHBOARD_CONTENT_SECURITY_POLICY,
         hstsMaxAgeSeconds: env.HSTS_MAX_AGE_SECONDS,
       }),
-      maxEventStreamBufferedBytes: env.SSE_MAX_BUFFERED_BYTES,
+      eventStreams: {
+        maxBufferedBytes: env.SSE_MAX_BUFFERED_BYTES,
+        stallTimeoutMs: env.SSE_STALL_TIMEOUT_MS,
+      },
       logger,
     }),
   );

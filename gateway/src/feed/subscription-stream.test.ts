@@ -111,4 +111,38 @@ describe("subscription stream", () => {
     });
     expect(cursorsOf(await take(stream, 3))).toEqual(["redis is down"]);
   });
+  it("waits for the transport before each item; live events wait in the buffer and overflow", async () => {
+    let push: (event: OrderEvent) => void = () => {};
+    let isDetached = false;
+    let letThrough: () => void = () => {};
+    let isTransportReady = true;
+    const stream = createSubscriptionStream({
+      capacity: 2,
+      overflowError: (last) => new Error(`slow after ${last}`),
+      whenReady: () =>
+        isTransportReady
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              letThrough = resolve;
+            }),
+      open(listener) {
+        push = listener;
+        return { detach: () => (isDetached = true) };
+      },
+    });
+    push(event("1-0"));
+    expect(cursorsOf(await take(stream, 1))).toEqual(["1-0"]);
+
+    isTransportReady = false;
+    const waiting = stream.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    push(event("2-0"));
+    push(event("3-0"));
+    expect(isDetached).toBe(false);
+    push(event("4-0"));
+    expect(isDetached).toBe(true);
+    letThrough();
+    expect(cursorsOf([(await waiting).value as StreamItem])).toEqual(["slow after 1-0"]);
+    expect((await stream.next()).done).toBe(true);
+  });
 });

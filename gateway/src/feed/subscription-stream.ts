@@ -27,6 +27,11 @@ export interface SubscriptionStreamOptions {
   open(push: (event: OrderEvent) => void): OpenedSources | Promise<OpenedSources>;
   /** The error ending a subscriber that overflowed, given the cursor it should resume after. */
   overflowError(lastCursor: string | undefined): Error;
+  /**
+   * Resolves when the transport can take another item (a response whose client reads slowly
+   * pushes back); meanwhile live events wait in the buffer. Default: at once.
+   */
+  whenReady?: (() => Promise<void>) | undefined;
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -111,6 +116,7 @@ export function createSubscriptionStream(
     },
     async next() {
       await Promise.race([opened, closed]);
+      if (options.whenReady) await Promise.race([options.whenReady(), closed]);
       for (;;) {
         if (isClosed) return DONE;
         if (catchUp && !terminal) {

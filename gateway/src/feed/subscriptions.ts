@@ -23,9 +23,16 @@ export interface FeedSubscriptionsOptions {
 /** The two event subscriptions of the API, as async iterators of events (and a final error). */
 export interface FeedSubscriptions {
   /** One order's history, then its live events. */
-  orderEvents(orderId: string, after: string | undefined): AsyncIterableIterator<StreamItem>;
+  orderEvents(
+    orderId: string,
+    after: string | undefined,
+    whenReady?: () => Promise<void>,
+  ): AsyncIterableIterator<StreamItem>;
   /** Every event after `after` (from the feed), then live; without `after`, live from now. */
-  events(after: string | undefined): AsyncIterableIterator<StreamItem>;
+  events(
+    after: string | undefined,
+    whenReady?: () => Promise<void>,
+  ): AsyncIterableIterator<StreamItem>;
 }
 
 function checkCursor(after: string | undefined): void {
@@ -87,11 +94,12 @@ export function createFeedSubscriptions(options: FeedSubscriptionsOptions): Feed
   }
 
   return {
-    orderEvents(orderId, after) {
+    orderEvents(orderId, after, whenReady) {
       return createSubscriptionStream({
         capacity: bufferSize,
         after,
         overflowError,
+        whenReady,
         async open(push) {
           // Checked here, not before: an error from the stream reaches clients of every
           // transport as a GraphQL error (graphql-sse answers a failed subscribe with a 400).
@@ -110,11 +118,12 @@ export function createFeedSubscriptions(options: FeedSubscriptionsOptions): Feed
         },
       });
     },
-    events(after) {
+    events(after, whenReady) {
       return createSubscriptionStream({
         capacity: bufferSize,
         after,
         overflowError,
+        whenReady,
         async open(push) {
           checkCursor(after);
           const subscription = hub.subscribe(undefined, push);

@@ -4,7 +4,7 @@ import { getTelemetryHooks } from "@conveyor/telemetry";
 import type { Logger } from "pino";
 import sirv from "sirv";
 import { applyHeaders } from "./security-headers.ts";
-import { limitEventStreamOutput } from "./sse-output-limit.ts";
+import { boundEventStream } from "./sse-output-limit.ts";
 
 type Handler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -17,14 +17,14 @@ export interface HttpRouterOptions {
   /** Headers every response carries (security headers). */
   headers: Record<string, string>;
   /**
-   * Most bytes a graphql-sse event stream may have waiting for a client that stopped reading
-   * before its connection is closed; 0 = no limit.
+   * Bounds of graphql-sse event streams (see {@link boundEventStream}); `maxBufferedBytes` 0
+   * leaves them unbounded.
    */
-  maxEventStreamBufferedBytes: number;
+  eventStreams: { maxBufferedBytes: number; stallTimeoutMs: number };
   logger: Logger;
 }
 
-/** The graphql-sse endpoint, whose event streams are bounded by `maxEventStreamBufferedBytes`. */
+/** The graphql-sse endpoint, whose event streams are bounded. */
 const EVENT_STREAM_PATH = /^\/graphql\/stream(\?|$)/;
 
 const GRAPHQL_PATHS = /^\/(graphql|healthz|readyz)(\/|\?|$)/;
@@ -59,10 +59,10 @@ export function createHttpRouter(options: HttpRouterOptions): Handler {
   return (request, response) => {
     const path = request.url ?? "/";
     applyHeaders(response, options.headers);
-    if (options.maxEventStreamBufferedBytes > 0 && EVENT_STREAM_PATH.test(path)) {
-      limitEventStreamOutput(response, {
-        maxBufferedBytes: options.maxEventStreamBufferedBytes,
-        onExceeded: (bufferedBytes) =>
+    if (options.eventStreams.maxBufferedBytes > 0 && EVENT_STREAM_PATH.test(path)) {
+      boundEventStream(response, {
+        ...options.eventStreams,
+        onStalled: (bufferedBytes) =>
           options.logger.warn(
             { client: request.socket.remoteAddress, bufferedBytes },
             "closed an event stream whose client stopped reading",

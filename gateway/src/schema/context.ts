@@ -24,4 +24,6 @@ export interface GatewayContext {
   services: GatewayServices;
   /** The caller's network address, for per-client limits. */
   clientAddress: string;
+  /** Resolves when the response can take another subscription event (slow readers push back). */
+  whenOutputFits: () => Promise<void>;
 }

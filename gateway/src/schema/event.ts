@@ -37,8 +37,8 @@ builder.subscriptionFields((t) => ({
       orderId: t.arg.id({ required: true }),
       after: t.arg.string({ description: "Only events after this cursor." }),
     },
-    subscribe: (_root, args, { services }) =>
-      services.feed.orderEvents(String(args.orderId), args.after ?? undefined),
+    subscribe: (_root, args, { services, whenOutputFits }) =>
+      services.feed.orderEvents(String(args.orderId), args.after ?? undefined, whenOutputFits),
     resolve: resolveItem,
   }),
   events: t.field({
@@ -46,7 +46,8 @@ builder.subscriptionFields((t) => ({
     description:
       "Every event of every order. With `after`, the events since that cursor first, then live; without it, live from now.",
     args: { after: t.arg.string({ description: "Only events after this cursor." }) },
-    subscribe: (_root, args, { services }) => services.feed.events(args.after ?? undefined),
+    subscribe: (_root, args, { services, whenOutputFits }) =>
+      services.feed.events(args.after ?? undefined, whenOutputFits),
     resolve: resolveItem,
   }),
 }));
