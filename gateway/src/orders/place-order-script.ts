@@ -1,5 +1,6 @@
 import type { EventEnvelope, Keys } from "@conveyor/contract";
 import { encodeEvent } from "@conveyor/contract";
+import { defineScript } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
 
 /**
@@ -33,16 +34,7 @@ redis.call('XADD', streamKey, '*', unpack(ARGV, 10))
 return { 'created', orderId }
 `;
 
-interface PlaceOrderCommand {
-  conveyorPlaceOrder(numberOfKeys: number, ...keysAndArgs: string[]): Promise<[string, string]>;
-}
-
-function scripted(redis: Redis): Redis & PlaceOrderCommand {
-  if (!("conveyorPlaceOrder" in redis)) {
-    redis.defineCommand("conveyorPlaceOrder", { lua: PLACE_ORDER });
-  }
-  return redis as Redis & PlaceOrderCommand;
-}
+const placeOrderScript = defineScript<[string, string]>(PLACE_ORDER);
 
 /** What {@link storeNewOrder} did. */
 export type StoreOutcome =
@@ -72,9 +64,7 @@ export async function storeNewOrder(
     keys.stream("order.created"),
     ...(idempotency ? [idempotency.key] : []),
   ];
-  const [kind, orderId] = await scripted(redis).conveyorPlaceOrder(
-    orderKeys.length,
-    ...orderKeys,
+  const [kind, orderId] = await placeOrderScript.run(redis, orderKeys, [
     event.orderId,
     idempotency?.requestHash ?? "",
     String(idempotency?.ttlSeconds ?? 0),
@@ -85,6 +75,6 @@ export async function storeNewOrder(
     event.occurredAt,
     order.traceId,
     ...encodeEvent(event),
-  );
+  ]);
   return { kind: kind as StoreOutcome["kind"], orderId };
 }

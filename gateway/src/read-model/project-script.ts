@@ -1,4 +1,5 @@
 import type { Keys } from "@conveyor/contract";
+import { defineScript } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
 import type { Projection } from "./projection.ts";
 import { ORDER_STATUSES } from "./records.ts";
@@ -84,19 +85,7 @@ const OUTCOMES: readonly ProjectOutcome[] = [
   "duplicate",
 ];
 
-interface ProjectCommand {
-  conveyorProjectEvent(...keysAndArgs: string[]): Promise<number>;
-}
-
-function scripted(redis: Redis): Redis & ProjectCommand {
-  if (!("conveyorProjectEvent" in redis)) {
-    redis.defineCommand("conveyorProjectEvent", {
-      numberOfKeys: FIXED_KEY_COUNT + ORDER_STATUSES.length,
-      lua: PROJECT_EVENT,
-    });
-  }
-  return redis as Redis & ProjectCommand;
-}
+const projectScript = defineScript<number>(PROJECT_EVENT);
 
 /**
  * Acknowledges an entry of the read model's group and applies its event to the order, in one
@@ -110,20 +99,19 @@ export async function projectEvent(
   feedMaxLength: number,
 ): Promise<ProjectOutcome> {
   const { orderId } = projection;
-  const result = await scripted(redis).conveyorProjectEvent(
-    input.stream,
-    input.failureKey,
-    keys.order(orderId),
-    keys.orderEvents(orderId),
-    keys.orderStash(orderId),
-    keys.feed,
-    keys.orders,
-    ...ORDER_STATUSES.map((status) => keys.ordersByStatus(status)),
-    input.group,
-    input.entryId,
-    String(feedMaxLength),
-    orderId,
-    JSON.stringify(projection),
+  const result = await projectScript.run(
+    redis,
+    [
+      input.stream,
+      input.failureKey,
+      keys.order(orderId),
+      keys.orderEvents(orderId),
+      keys.orderStash(orderId),
+      keys.feed,
+      keys.orders,
+      ...ORDER_STATUSES.map((status) => keys.ordersByStatus(status)),
+    ],
+    [input.group, input.entryId, String(feedMaxLength), orderId, JSON.stringify(projection)],
   );
   return OUTCOMES[result] ?? "applied";
 }

@@ -1,4 +1,5 @@
 import type { Keys } from "@conveyor/contract";
+import { defineScript } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 
@@ -65,21 +66,7 @@ if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return -1 end
 return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
 `;
 
-interface RestockCommand {
-  conveyorRestock(
-    stockKey: string,
-    skusKey: string,
-    sku: string,
-    quantity: number,
-  ): Promise<number>;
-}
-
-function withRestock(redis: Redis): Redis & RestockCommand {
-  if (!("conveyorRestock" in redis)) {
-    redis.defineCommand("conveyorRestock", { numberOfKeys: 2, lua: RESTOCK });
-  }
-  return redis as Redis & RestockCommand;
-}
+const restockScript = defineScript<number>(RESTOCK);
 
 /**
  * Adds stock to a product (an operator's action; load tests use it so long runs do not sell
@@ -94,7 +81,7 @@ export async function restock(
   if (!Number.isSafeInteger(quantity) || quantity < 1) {
     throw new RangeError(`restock quantity must be a positive integer, got ${quantity}`);
   }
-  const stock = await withRestock(redis).conveyorRestock(keys.stock, keys.skus, sku, quantity);
+  const stock = await restockScript.run(redis, [keys.stock, keys.skus], [sku, quantity]);
   if (stock < 0) return undefined;
   const stored = StoredProduct.safeParse(await redis.hgetall(keys.product(sku)));
   return stored.success ? { ...stored.data, stock } : undefined;

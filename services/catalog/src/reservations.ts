@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Keys, OrderLine, type RejectionReason } from "@conveyor/contract";
+import { defineScript } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 
@@ -101,18 +102,8 @@ end
 return { 'already-released', record[2], record[3] }
 `;
 
-interface StockCommands {
-  conveyorReserveStock(...keysAndArgs: string[]): Promise<[string, string, string, string]>;
-  conveyorReleaseStock(...keysAndArgs: string[]): Promise<[string, string, string]>;
-}
-
-function withStockCommands(redis: Redis): Redis & StockCommands {
-  if (!("conveyorReserveStock" in redis)) {
-    redis.defineCommand("conveyorReserveStock", { numberOfKeys: 3, lua: RESERVE });
-    redis.defineCommand("conveyorReleaseStock", { numberOfKeys: 2, lua: RELEASE });
-  }
-  return redis as Redis & StockCommands;
-}
+const reserveScript = defineScript<[string, string, string, string]>(RESERVE);
+const releaseScript = defineScript<[string, string, string]>(RELEASE);
 
 /** Rejected lines as the script stores them: `[sku, requested, available or ""]`, all strings. */
 const StoredRejectedLines = z.array(z.tuple([z.string(), z.string(), z.string()]));
@@ -148,16 +139,15 @@ export async function reserveStock(
       throw new RangeError(`order ${orderId}: quantity of ${sku} must be a positive integer`);
     }
   }
-  const [status, reservationId, reason, rejectedLines] = await withStockCommands(
+  const [status, reservationId, reason, rejectedLines] = await reserveScript.run(
     redis,
-  ).conveyorReserveStock(
-    keys.stock,
-    keys.reservation(orderId),
-    keys.skus,
-    `rsv_${randomUUID()}`,
-    JSON.stringify(lines),
-    new Date().toISOString(),
-    ...[...quantities].flatMap(([sku, quantity]) => [sku, String(quantity)]),
+    [keys.stock, keys.reservation(orderId), keys.skus],
+    [
+      `rsv_${randomUUID()}`,
+      JSON.stringify(lines),
+      new Date().toISOString(),
+      ...[...quantities].flatMap(([sku, quantity]) => [sku, String(quantity)]),
+    ],
   );
   if (status === "reserved") return { status, reservationId };
   return {
@@ -183,10 +173,10 @@ export async function releaseStock(
   keys: Keys,
   orderId: string,
 ): Promise<ReleaseResult> {
-  const [status, reservationId, items] = await withStockCommands(redis).conveyorReleaseStock(
-    keys.stock,
-    keys.reservation(orderId),
-    new Date().toISOString(),
+  const [status, reservationId, items] = await releaseScript.run(
+    redis,
+    [keys.stock, keys.reservation(orderId)],
+    [new Date().toISOString()],
   );
   if (status === "missing" || status === "rejected") {
     return { status: "not-reserved", reservation: status };

@@ -3,6 +3,7 @@ export * from "./env.ts";
 export * from "./health.ts";
 export * from "./limiter.ts";
 export * from "./logger.ts";
+export * from "./lua.ts";
 export * from "./metrics.ts";
 export * from "./publish.ts";
 export * from "./redis.ts";

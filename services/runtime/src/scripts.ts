@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { defineScript } from "./lua.ts";
 
 /**
  * Acknowledges an entry and publishes its output events as one atomic step. The XACK is the
@@ -40,18 +41,8 @@ redis.call('XADD', KEYS[2], '*', unpack(fields))
 return 1
 `;
 
-interface ScriptCommands {
-  conveyorAckAndPublish(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
-  conveyorDeadLetter(...keysAndArgs: (string | number)[]): Promise<number>;
-}
-
-function scripted(redis: Redis): Redis & ScriptCommands {
-  if (!("conveyorDeadLetter" in redis)) {
-    redis.defineCommand("conveyorAckAndPublish", { lua: ACK_AND_PUBLISH });
-    redis.defineCommand("conveyorDeadLetter", { numberOfKeys: 3, lua: DEAD_LETTER });
-  }
-  return redis as Redis & ScriptCommands;
-}
+const ackAndPublishScript = defineScript<number>(ACK_AND_PUBLISH);
+const deadLetterScript = defineScript<number>(DEAD_LETTER);
 
 /** One output of an atomic commit: the stream to add to and the entry's flat fields. */
 export interface StreamEntryToAdd {
@@ -71,7 +62,7 @@ export async function ackAndPublish(
   const keys = [input.stream, input.failureKey, ...outputs.map((output) => output.stream)];
   const args: string[] = [input.group, input.entryId];
   for (const output of outputs) args.push(String(output.fields.length), ...output.fields);
-  return (await scripted(redis).conveyorAckAndPublish(keys.length, ...keys, ...args)) === 1;
+  return (await ackAndPublishScript.run(redis, keys, args)) === 1;
 }
 
 /**
@@ -84,13 +75,10 @@ export async function ackAndDeadLetter(
   deadLetterStream: string,
   fields: readonly string[],
 ): Promise<boolean> {
-  const result = await scripted(redis).conveyorDeadLetter(
-    input.stream,
-    deadLetterStream,
-    input.failureKey,
-    input.group,
-    input.entryId,
-    ...fields,
+  const result = await deadLetterScript.run(
+    redis,
+    [input.stream, deadLetterStream, input.failureKey],
+    [input.group, input.entryId, ...fields],
   );
   return result === 1;
 }
