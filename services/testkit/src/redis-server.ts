@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +28,13 @@ export interface RedisServerOptions {
    * no acknowledged write is lost even if the machine fails). Default `everysec`.
    */
   appendFsync?: "always" | "everysec" | "no";
+  /** Require this password (`requirepass`); the url then carries it (`redis://:password@…`). */
+  password?: string;
+  /**
+   * Serve TLS only, with this certificate (PEM files); the url is then `rediss://`. Clients are
+   * not asked for certificates.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 /**
@@ -56,6 +64,23 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       "noeviction",
       "--protected-mode",
       "yes",
+      ...(options.password ? ["--requirepass", options.password] : []),
+      ...(options.tls
+        ? [
+            "--port",
+            "0",
+            "--tls-port",
+            String(port),
+            "--tls-cert-file",
+            options.tls.certFile,
+            "--tls-key-file",
+            options.tls.keyFile,
+            "--tls-ca-cert-file",
+            options.tls.caFile,
+            "--tls-auth-clients",
+            "no",
+          ]
+        : []),
     ];
     child = spawn("redis-server", args, { stdio: "ignore" });
     const started = child;
@@ -66,12 +91,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       started.once("exit", (code) => reject(new Error(`redis-server exited with code ${code}`)));
     });
     failed.catch(() => {});
-    await Promise.race([waitForPing(port), failed]);
+    await Promise.race([waitForPing(url, options.tls?.caFile), failed]);
   }
 
+  const credentials = options.password ? `:${encodeURIComponent(options.password)}@` : "";
+  const url = `${options.tls ? "rediss" : "redis"}://${credentials}127.0.0.1:${port}`;
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url,
     port,
     dir,
     start,
@@ -94,13 +121,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
 }
 
-async function waitForPing(port: number): Promise<void> {
+async function waitForPing(url: string, caFile?: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const probe = new Redis(port, "127.0.0.1", {
+    const probe = new Redis(url, {
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
+      ...(caFile ? { tls: { ca: readFileSync(caFile) } } : {}),
     });
     probe.on("error", () => {});
     try {
@@ -113,5 +141,5 @@ async function waitForPing(port: number): Promise<void> {
       probe.disconnect();
     }
   }
-  throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+  throw new Error(`redis-server on port ${new URL(url).port} did not answer within 10 s`);
 }
