@@ -195,6 +195,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     log,
     env: {
       NODE_ENV: "test",
+      // Loopback only: the gateway and the health servers listen on every interface by default.
+      HOST: "127.0.0.1",
+      HEALTH_HOST: "127.0.0.1",
       REDIS_URL: redisServer.url,
       STREAM_PREFIX: keys.prefix,
       LOG_LEVEL: "warn",
@@ -239,13 +242,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const placementPlannedMs = (options.orderCount / options.ratePerSecond) * 1000;
     const startedPlacingAt = Date.now();
     let isPlacing = true;
+    let placementEndedAt = Number.POSITIVE_INFINITY;
     const background: Promise<unknown>[] = [];
 
     // Kills: the app killed least so far, one replica or (sometimes) all of them.
     const monkey = (async () => {
       const apps = Object.keys(options.replicas) as AppName[];
+      // After the placement, kills go on only to give every app its share, for a minute at most.
       const isDue = () =>
-        isPlacing || apps.some((app) => fleet.stats.kills[app] < options.minKillsPerApp);
+        isPlacing ||
+        (Date.now() - placementEndedAt < 60_000 &&
+          apps.some((app) => fleet.stats.kills[app] < options.minKillsPerApp));
       while (isDue()) {
         await sleep(random.between(...options.killEveryMs));
         while (
@@ -359,6 +366,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     );
     placementMs = Date.now() - startedPlacingAt;
     isPlacing = false;
+    placementEndedAt = Date.now();
     log(
       `placed ${orders.filter((order) => order.orderId).length}/${orders.length} orders in ${placementMs} ms; stopping the chaos`,
     );
