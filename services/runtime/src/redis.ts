@@ -7,13 +7,16 @@ export type ConnectionRole = "commands" | "blocking";
 /**
  * Opens a Redis connection from a URL (`redis://` or `rediss://` for TLS, password included).
  *
- * A `blocking` connection waits through reconnects instead of failing a read. Auto-pipelining
- * stays off: ioredis can misalign replies when scripts share an automatic pipeline (redis/ioredis#1931).
+ * A `commands` connection pipelines automatically: the commands issued in one tick (the
+ * handlers and commits of a read batch) share one socket write, which is most of a service's CPU
+ * otherwise. Scripts run as plain `EVALSHA` (see `defineScript`), never ioredis's
+ * `defineCommand`, whose loading inside an automatic pipeline can misalign replies
+ * (redis/ioredis#1931). A `blocking` connection waits through reconnects instead of failing.
  */
 export function createRedis(url: string, role: ConnectionRole, name: string): Redis {
   const connectionName = `${name}:${role}`;
   if (role === "blocking") return new Redis(url, { connectionName, maxRetriesPerRequest: null });
-  return new Redis(url, { connectionName, maxRetriesPerRequest: 3 });
+  return new Redis(url, { connectionName, maxRetriesPerRequest: 3, enableAutoPipelining: true });
 }
 
 /**

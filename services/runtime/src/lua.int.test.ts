@@ -1,0 +1,26 @@
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { defineScript } from "./lua.ts";
+import { createRedis } from "./redis.ts";
+
+const redis = createRedis(inject("redisUrl"), "commands", "lua-test");
+afterAll(() => redis.disconnect());
+
+const echo = defineScript<[string, string]>("return { KEYS[1], ARGV[1] }");
+
+describe("Lua scripts on an auto-pipelined connection", () => {
+  it("gives each of many concurrent runs its own reply, also when Redis has forgotten the script", async () => {
+    await redis.script("FLUSH");
+    // Mixed with plain commands in the same ticks, as a service's handlers and commits are.
+    const runs = Array.from({ length: 300 }, (_, index) =>
+      index % 3 === 0
+        ? redis.echo(`plain-${index}`).then((reply) => [reply])
+        : echo.run(redis, [`key-${index}`], [`arg-${index}`]),
+    );
+    const replies = await Promise.all(runs);
+    replies.forEach((reply, index) => {
+      expect(reply).toEqual(
+        index % 3 === 0 ? [`plain-${index}`] : [`key-${index}`, `arg-${index}`],
+      );
+    });
+  });
+});
