@@ -5,6 +5,11 @@ import { z } from "zod";
 export const paymentEnvShape = {
   ...workerEnvShape,
   HEALTH_PORT: workerEnvShape.HEALTH_PORT.default(4102),
+  /**
+   * Charges in flight at once. A charge mostly waits on the processor, so the window, not the
+   * CPU, sets throughput: at least target rate × latency × 1.25 (400/s at 500 ms needs 250).
+   */
+  CONCURRENCY: z.coerce.number().int().positive().default(256),
   /** How long each charge takes at the (simulated) card processor. */
   PAYMENT_LATENCY_MS: z.coerce.number().int().nonnegative().default(25),
 };
