@@ -360,6 +360,31 @@ describe("stream consumer", () => {
     expect((await t.outputs()).length).toBe(8);
   });
 
+  it("leaves its group on a clean stop, but never while it owns pending entries", async () => {
+    const t = await setup();
+    const consumersOf = async () =>
+      ((await t.redis.xinfo("CONSUMERS", t.keys.stream("order.created"), "inventory")) as unknown[])
+        .length;
+    const clean = await t.start(async (event) => [reserved(event)], { consumer: "clean" });
+    await t.add(orderCreated("first"));
+    await waitFor("first output", async () => (await t.outputs()).length === 1);
+    expect(await consumersOf()).toBe(1);
+    await clean.stop();
+    expect(await consumersOf()).toBe(0);
+
+    const failing = await t.start(
+      async () => {
+        throw new Error("processor down");
+      },
+      { consumer: "failing", claimIdleMs: 60_000 },
+    );
+    await t.add(orderCreated("stuck"));
+    await waitFor("the entry to be pending", async () => (await t.pendingCount()) === 1);
+    await failing.stop();
+    expect(await consumersOf()).toBe(1);
+    expect(await t.pendingCount()).toBe(1);
+  });
+
   it("stops within its stop timeout even when Redis has gone away", async () => {
     const server = await startRedisServer();
     cleanups.push(() => server.stop());

@@ -358,6 +358,20 @@ export function createStreamConsumer<TOutcome>(
     return counts;
   }
 
+  /**
+   * Removes this consumer from its groups after a clean stop, so that the groups list only live
+   * consumers. Only with nothing pending: deleting a consumer drops its pending entries.
+   */
+  async function leaveGroups(): Promise<void> {
+    for (const stream of streamKeys) {
+      const mine = (await redis
+        .xpending(stream, group, "-", "+", 1, consumer)
+        .catch(() => [undefined])) as unknown[];
+      if (mine.length === 0)
+        await redis.xgroup("DELCONSUMER", stream, group, consumer).catch(() => {});
+    }
+  }
+
   function scheduleClaims(): void {
     const run = () => {
       if (isStopping || claiming) return;
@@ -420,6 +434,8 @@ export function createStreamConsumer<TOutcome>(
         const isDrained = await untilDeadline(Promise.allSettled([...inFlight.values()]));
         if (!isDrained) {
           log.warn({ inFlight: inFlight.size }, "stop timed out; unfinished entries stay pending");
+        } else {
+          await untilDeadline(leaveGroups());
         }
         blocking?.disconnect();
         isRunning = false;
