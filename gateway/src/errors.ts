@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   "INTERNAL_SERVER_ERROR",
   /** Set by Yoga: the HTTP request is not a GraphQL request (bad JSON, no query, a batch). */
   "BAD_REQUEST",
+  /** Set by Yoga: the request body is larger than `MAX_REQUEST_BODY_BYTES` (HTTP 413). */
+  "REQUEST_ENTITY_TOO_LARGE",
   /** Set by Yoga: the document is not valid GraphQL syntax. */
   "GRAPHQL_PARSE_FAILED",
   /** Set by Yoga: the operation does not fit the schema (unknown field, wrong type, Int overflow). */

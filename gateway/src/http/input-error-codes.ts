@@ -29,7 +29,13 @@ function withInputCodes(result: ExecutionResult): ExecutionResult | undefined {
 }
 
 function isVariableError(error: GraphQLError): boolean {
-  return !error.extensions?.code && !error.path && error.message.startsWith('Variable "$');
+  return (
+    !error.extensions?.code &&
+    !error.path &&
+    // graphql-js stops after 50 variable errors with one more error saying so.
+    (error.message.startsWith('Variable "$') ||
+      error.message.startsWith("Too many errors processing variables"))
+  );
 }
 
 /** Tags variable-coercion errors with `BAD_USER_INPUT`, for queries, mutations and subscriptions. */
