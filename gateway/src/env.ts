@@ -24,7 +24,10 @@ const originList = z
         z.literal("*"),
         z
           .url({ protocol: /^https?$/ })
-          .refine((origin) => new URL(origin).origin === origin, "an origin has no path or slash"),
+          .refine(
+            (origin) => URL.canParse(origin) && new URL(origin).origin === origin,
+            "an origin has no path or slash",
+          ),
       ]),
     ),
   );
