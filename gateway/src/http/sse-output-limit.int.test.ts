@@ -38,7 +38,10 @@ interface StalledClient {
  * Opens a graphql-sse subscription over a raw socket, waits for the stream to start, then stops
  * reading: from then on the kernel's buffers fill and the server has to hold what it sends.
  */
-async function subscribeAndStopReading(port: number): Promise<StalledClient> {
+async function subscribeAndStopReading(
+  port: number,
+  path = "/graphql/stream",
+): Promise<StalledClient> {
   const body = JSON.stringify({ query: "subscription { events { id cursor data } }" });
   const socket = connect(port, "127.0.0.1");
   onTestFinished(() => {
@@ -58,7 +61,7 @@ async function subscribeAndStopReading(port: number): Promise<StalledClient> {
       }
     });
     socket.write(
-      `POST /graphql/stream HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+      `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
         `accept: text/event-stream\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   });
@@ -140,5 +143,25 @@ describe("event streams of clients that stop reading", () => {
       replay.events.length === 500 ? true : undefined,
     );
     expect(replay.isDone).toBe(false);
+  });
+  it("on Yoga's SSE at /graphql are bounded by the subscriber's buffer (it pulls at the socket's pace)", async () => {
+    const test = await startTestGateway({ SUBSCRIBER_BUFFER_SIZE: "100" });
+    await subscribeAndStopReading(test.gateway.port, "/graphql");
+    const healthy = collect(
+      sseClient(test.gateway.streamUrl, false),
+      `subscription { events { ${EVENT_FIELDS} } }`,
+    );
+    await waitFor("both subscribers", async () => (await subscribersOf(test)) === 2);
+    for (let burst = 0; burst < 75 && (await subscribersOf(test)) === 2; burst += 1) {
+      await appendToFeedAtOnce(test.redis, test.keys, Array.from({ length: 20 }, bigEvent));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    await waitFor("the stalled subscriber to be detached", async () =>
+      (await subscribersOf(test)) === 1 ? true : undefined,
+    );
+    const appended = await test.redis.xlen(test.keys.feed);
+    await waitFor(`the healthy subscriber to get all ${appended} events`, () =>
+      healthy.events.length === appended ? true : undefined,
+    );
   });
 });
