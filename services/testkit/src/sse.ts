@@ -24,6 +24,14 @@ export interface Collector {
   dispose(): void;
 }
 
+/** The events in subscription results: each result's one root field. */
+function eventsIn(results: readonly ExecutionResult[]): ReceivedEvent[] {
+  return results.flatMap((result) => {
+    const data = result.data as Record<string, ReceivedEvent> | null | undefined;
+    return data ? Object.values(data) : [];
+  });
+}
+
 /** A graphql-sse client in one of its two modes, disposed when the test ends. */
 export function sseClient(url: string, singleConnection: boolean): Client<boolean> {
   const client = createClient({ url, singleConnection, retryAttempts: 0 });
@@ -66,10 +74,7 @@ export function collect(
   return {
     results,
     get events() {
-      return results.flatMap((result) => {
-        const data = result.data as Record<string, ReceivedEvent> | null | undefined;
-        return data ? Object.values(data) : [];
-      });
+      return eventsIn(results);
     },
     done,
     get isDone() {
@@ -122,10 +127,7 @@ export function collectYogaSse(
   return {
     results,
     get events() {
-      return results.flatMap((result) => {
-        const data = result.data as Record<string, ReceivedEvent> | null | undefined;
-        return data ? Object.values(data) : [];
-      });
+      return eventsIn(results);
     },
     done,
     get isDone() {
