@@ -1,22 +1,14 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { APPS, type AppName } from "../../e2e/support/apps.ts";
 import { freePort } from "../../services/testkit/src/ports.ts";
 import { type ServiceProcess, spawnService } from "../../services/testkit/src/process.ts";
 
 /** The repository root. */
 export const ROOT = join(import.meta.dirname, "..", "..");
 
-/** Conveyor's apps and their entry files. */
-export const APPS = {
-  gateway: "gateway/src/main.ts",
-  inventory: "services/inventory/src/main.ts",
-  payment: "services/payment/src/main.ts",
-  shipment: "services/shipment/src/main.ts",
-} as const;
-
-/** The name of one of Conveyor's apps. */
-export type AppName = keyof typeof APPS;
+export { APPS, type AppName };
 
 /** Whether an app's entry file exists in this checkout (the gateway may not have landed yet). */
 export function hasApp(app: AppName): boolean {

@@ -1,18 +1,10 @@
 import { join } from "node:path";
 import { freePort, type ServiceProcess, spawnService } from "@conveyor/testkit";
+import { APPS, type AppName } from "./apps.ts";
 
 const root = join(import.meta.dirname, "..", "..");
 
-/** The apps of Conveyor and where each one starts. */
-export const APPS = {
-  gateway: "gateway/src/main.ts",
-  inventory: "services/inventory/src/main.ts",
-  payment: "services/payment/src/main.ts",
-  shipment: "services/shipment/src/main.ts",
-} as const;
-
-/** The name of one of Conveyor's apps. */
-export type AppName = keyof typeof APPS;
+export { APPS, type AppName };
 
 /** Options of {@link startSystem}. */
 export interface SystemOptions {
