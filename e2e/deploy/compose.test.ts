@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { TelemetrySettings } from "@conveyor/telemetry";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { z } from "zod";
 import {
   type ComposeFile,
@@ -64,6 +65,16 @@ function requiredKeys(shape: z.ZodRawShape): string[] {
   return Object.entries(shape)
     .filter(([, schema]) => !(schema as z.ZodType).safeParse(undefined).success)
     .map(([name]) => name);
+}
+
+/** Jaeger's configuration (an OpenTelemetry Collector's), as far as these checks read it. */
+interface JaegerConfig {
+  service?: { extensions?: string[]; pipelines?: { traces?: { receivers?: string[] } } };
+  receivers?: { otlp?: { protocols?: { http?: { endpoint?: string } } } };
+  extensions?: {
+    healthcheckv2?: { http?: { endpoint?: string } };
+    jaeger_storage?: { backends?: Record<string, { memory?: { max_traces?: unknown } }> };
+  };
 }
 
 function serviceOf(compose: ComposeFile, name: string): ComposeService {
@@ -216,6 +227,31 @@ describe("docker-compose.yml", () => {
     expect(environmentOf(serviceOf(compose, "gateway")).TRACE_LINK_TEMPLATE).toBe(
       "http://localhost:16686/trace/{traceId}",
     );
+  });
+
+  it("runs Jaeger from observability/jaeger/config.yaml: OTLP in on 4318, health where it is probed, bounded storage", async () => {
+    const jaeger = serviceOf(compose, "jaeger");
+    const mount = (jaeger.volumes ?? []).map(String).find((volume) => volume.includes("jaeger"));
+    const [source, target] = (mount ?? "").split(":");
+    expect(source).toBe("./observability/jaeger/config.yaml");
+    expect(jaeger.command).toEqual(["--config", target]);
+    const config = parse(
+      await readFile(join(repoRoot, "observability/jaeger/config.yaml"), "utf8"),
+    ) as JaegerConfig;
+    const port = (endpoint: string | undefined) => endpoint?.split(":").at(-1);
+    expect(port(config.receivers?.otlp?.protocols?.http?.endpoint)).toBe("4318");
+    expect(config.service?.pipelines?.traces?.receivers).toEqual(["otlp"]);
+    const healthPort = port(config.extensions?.healthcheckv2?.http?.endpoint);
+    expect(String(jaeger.healthcheck?.test)).toContain(`127.0.0.1:${healthPort}/status`);
+    expect(config.service?.extensions).toEqual(
+      expect.arrayContaining(["jaeger_storage", "jaeger_query", "healthcheckv2"]),
+    );
+    const backends = Object.values(config.extensions?.jaeger_storage?.backends ?? {});
+    expect(backends.map((backend) => backend.memory?.max_traces)).toEqual([
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the collector's variable syntax
+      "${env:JAEGER_MAX_TRACES:-50000}",
+    ]);
+    expect(environmentOf(jaeger).JAEGER_MAX_TRACES).toBe("50000");
   });
 
   it("has a load profile whose k6 service runs a load-tests script against the gateway", () => {
