@@ -60,6 +60,44 @@ describe("placeOrder", () => {
     });
   });
 
+  it("answers with the order as the read model stores it, and a replayed key with that order", async () => {
+    const test = await startTestGateway();
+    const input = {
+      customerId: "amy",
+      items: [{ sku: "KB-001", quantity: 3 }],
+      idempotencyKey: "cart-7",
+    };
+    const placed = (await test.graphql<Placed>(PLACE_ORDER, { input })).data?.placeOrder.order;
+    expect(placed).toBeDefined();
+    const stored = await test.graphql<{ order: unknown }>(
+      `query Read($id: ID!) {
+        order(id: $id) {
+          id status customerId
+          items { sku quantity unitPrice { amountCents currency } }
+          total { amountCents currency }
+          traceId createdAt updatedAt failureReason
+        }
+      }`,
+      { id: placed?.id },
+    );
+    expect(stored.data?.order).toEqual(placed);
+    const replayed = await test.graphql<Placed>(PLACE_ORDER, { input });
+    expect(replayed.data?.placeOrder.order).toEqual(placed);
+  });
+
+  it("treats a product without a valid price as an unknown sku and publishes nothing", async () => {
+    const test = await startTestGateway();
+    await test.redis.hdel(test.keys.product("KB-001"), "priceCents");
+    const response = await test.graphql<Placed>(PLACE_ORDER, {
+      input: { customerId: "ann", items: [{ sku: "KB-001", quantity: 1 }] },
+    });
+    expect(response.errors?.[0]?.extensions).toMatchObject({
+      code: "UNKNOWN_SKU",
+      skus: ["KB-001"],
+    });
+    expect((await test.streamLengths())["order.created"]).toBe(0);
+  });
+
   it("gives later orders ids that sort after earlier ones", async () => {
     const test = await startTestGateway();
     const ids: string[] = [];

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { getProducts } from "@conveyor/catalog";
 import { createEvent, type Keys, type OrderLine } from "@conveyor/contract";
 import { withProducerSpans } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
@@ -9,6 +8,7 @@ import { type Order, traceIdOf } from "../read-model/records.ts";
 import { PlaceOrderInput } from "./order-input.ts";
 import type { OrderStore } from "./order-store.ts";
 import { type NewOrder, storeNewOrder } from "./place-order-script.ts";
+import { type Price, readPrices } from "./prices.ts";
 
 /** The largest amount a `Money.amountCents` can carry (GraphQL `Int` is 32-bit). */
 export const MAX_TOTAL_CENTS = 2 ** 31 - 1;
@@ -47,6 +47,23 @@ function describeIssue(issue: { path: readonly PropertyKey[]; message: string })
   return path ? `${path}: ${issue.message}` : issue.message;
 }
 
+/** The order as the placeOrder script stores it: PENDING, made of its `order.created` event. */
+function newOrderOf(event: NewOrder["event"], traceId: string | null): Order {
+  const { customerId, items, totalCents, currency } = event.data;
+  return {
+    id: event.orderId,
+    status: "PENDING",
+    customerId,
+    items,
+    totalCents,
+    currency,
+    traceId,
+    createdAt: event.occurredAt,
+    updatedAt: event.occurredAt,
+    failureReason: null,
+  };
+}
+
 /**
  * Makes placeOrder. Bad input is answered with a GraphQL error (BAD_USER_INPUT, UNKNOWN_SKU,
  * IDEMPOTENCY_CONFLICT) before anything is written; a valid order is created and published in
@@ -58,13 +75,13 @@ export function createOrderPlacer(options: OrderPlacerOptions): PlaceOrder {
   async function price(
     input: PlaceOrderInput,
   ): Promise<{ lines: OrderLine[]; totalCents: number; currency: string }> {
-    const products = await getProducts(
+    const prices = await readPrices(
       redis,
       keys,
       input.items.map((item) => item.sku),
     );
     const unknown = [...new Set(input.items.map((item) => item.sku))].filter(
-      (sku) => !products.has(sku),
+      (sku) => !prices.has(sku),
     );
     if (unknown.length > 0) {
       throw gatewayError(
@@ -76,9 +93,9 @@ export function createOrderPlacer(options: OrderPlacerOptions): PlaceOrder {
     const lines = input.items.map(({ sku, quantity }) => ({
       sku,
       quantity,
-      unitPriceCents: (products.get(sku) as { priceCents: number }).priceCents,
+      unitPriceCents: (prices.get(sku) as Price).priceCents,
     }));
-    const currencies = new Set(input.items.map(({ sku }) => products.get(sku)?.currency));
+    const currencies = new Set(input.items.map(({ sku }) => prices.get(sku)?.currency));
     if (currencies.size > 1) {
       throw gatewayError("BAD_USER_INPUT", "All items of an order must be priced in one currency.");
     }
@@ -127,13 +144,17 @@ export function createOrderPlacer(options: OrderPlacerOptions): PlaceOrder {
           ttlSeconds: idempotencyTtlSeconds,
         }
       : undefined;
-    const outcome = await withProducerSpans([event], ([stamped]) => {
+    const { outcome, created } = await withProducerSpans([event], async ([stamped]) => {
       const published = (stamped ?? event) as typeof event;
-      return storeNewOrder(redis, keys, {
-        event: published,
-        idempotency,
-        traceId: traceIdOf(published.traceparent) ?? "",
-      });
+      const traceId = traceIdOf(published.traceparent);
+      return {
+        outcome: await storeNewOrder(redis, keys, {
+          event: published,
+          idempotency,
+          traceId: traceId ?? "",
+        }),
+        created: newOrderOf(published, traceId),
+      };
     });
     if (outcome.kind === "conflict") {
       throw gatewayError(
@@ -141,6 +162,8 @@ export function createOrderPlacer(options: OrderPlacerOptions): PlaceOrder {
         "This idempotencyKey was already used for a different order; use a new key for a new order.",
       );
     }
+    // A new order is what the script just wrote; only a replayed key needs its order read.
+    if (outcome.kind === "created") return created;
     const order = await orders.get(outcome.orderId);
     if (!order) throw new Error(`order ${outcome.orderId} is missing from the read model`);
     return order;
