@@ -1,4 +1,12 @@
-/** The order statuses of the API, in the order an order usually moves through them. */
+import type { graphql } from "../graphql.ts";
+
+/** The API's `OrderStatus` enum, as the gateway's schema defines it. */
+export type OrderStatus = ReturnType<typeof graphql.scalar<"OrderStatus">>;
+
+/**
+ * The order statuses of the API, in the order an order usually moves through them. The schema
+ * types it: a status the schema lacks fails to compile, and so does one missing here.
+ */
 export const ORDER_STATUSES = [
   "PENDING",
   "RESERVED",
@@ -6,10 +14,12 @@ export const ORDER_STATUSES = [
   "SHIPPED",
   "REJECTED",
   "CANCELLED",
-] as const;
+] as const satisfies readonly OrderStatus[];
 
-/** One of {@link ORDER_STATUSES}. */
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
+type Unlisted = Exclude<OrderStatus, (typeof ORDER_STATUSES)[number]>;
+// Compiles only while every status of the schema is listed above.
+const everyStatusListed: [Unlisted] extends [never] ? true : never = true;
+void everyStatusListed;
 
 /** How an event reads in the UI and what it means for its order. */
 export interface EventMeta {
