@@ -1,3 +1,4 @@
+export * from "./commit-batcher.ts";
 export * from "./consumer.ts";
 export * from "./env.ts";
 export * from "./health.ts";

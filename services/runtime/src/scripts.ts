@@ -2,23 +2,40 @@ import type { Redis } from "ioredis";
 import { defineScript } from "./lua.ts";
 
 /**
- * Acknowledges an entry and publishes its output events as one atomic step. The XACK is the
- * gate: if the entry was already acknowledged (a redelivered copy finished first), nothing is
- * published, so each input entry yields its outputs exactly once.
+ * Acknowledges entries and publishes each one's output events; each entry is its own atomic
+ * step, gated by its own XACK: an entry that was already acknowledged (a redelivered copy
+ * finished first) publishes nothing, so each input entry yields its outputs exactly once.
+ * Every call is `pcall`ed, so that one entry's error (a key of the wrong type, say) never
+ * aborts the others: it becomes that entry's reply instead. A script that fails at its first
+ * write (out of memory) has written nothing.
  *
- * KEYS: input stream, failure key, then one output stream per event.
- * ARGV: group, entry id, then per output event its field count followed by its fields.
+ * The failure key (the last handler error) is deleted only for an entry delivered before: on a
+ * first delivery no handler can have failed on it yet.
+ *
+ * KEYS: per entry, its input stream, its failure key, then one output stream per event.
+ * ARGV: the entry count, then per entry: group, entry id, '1' if delivered before, its output
+ * count, then per output event its field count followed by its fields.
+ * Reply: per entry, 1 (acknowledged and published), 0 (already acknowledged) or an error message.
  */
 const ACK_AND_PUBLISH = `
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('DEL', KEYS[2])
-local at = 3
-for k = 3, #KEYS do
-  local count = tonumber(ARGV[at])
-  redis.call('XADD', KEYS[k], '*', unpack(ARGV, at + 1, at + count))
-  at = at + count + 1
+local replies, k, a = {}, 1, 2
+for e = 1, tonumber(ARGV[1]) do
+  local acked = redis.pcall('XACK', KEYS[k], ARGV[a], ARGV[a + 1])
+  local reply = type(acked) == 'table' and acked.err or acked
+  if reply == 1 and ARGV[a + 2] == '1' then redis.pcall('DEL', KEYS[k + 1]) end
+  local outputs = tonumber(ARGV[a + 3])
+  k, a = k + 2, a + 4
+  for _ = 1, outputs do
+    local count = tonumber(ARGV[a])
+    if acked == 1 then
+      local added = redis.pcall('XADD', KEYS[k], '*', unpack(ARGV, a + 1, a + count))
+      if type(added) == 'table' and reply == 1 then reply = added.err end
+    end
+    k, a = k + 1, a + count + 1
+  end
+  replies[e] = reply
 end
-return 1
+return replies
 `;
 
 /**
@@ -41,7 +58,7 @@ redis.call('XADD', KEYS[2], '*', unpack(fields))
 return 1
 `;
 
-const ackAndPublishScript = defineScript<number>(ACK_AND_PUBLISH);
+const ackAndPublishScript = defineScript<Array<number | string>>(ACK_AND_PUBLISH);
 const deadLetterScript = defineScript<number>(DEAD_LETTER);
 
 /** One output of an atomic commit: the stream to add to and the entry's flat fields. */
@@ -50,19 +67,58 @@ export interface StreamEntryToAdd {
   fields: readonly string[];
 }
 
+/** The input entry of a commit. Without `deliveryCount`, it counts as delivered before. */
+export interface EntryToAck {
+  stream: string;
+  group: string;
+  entryId: string;
+  failureKey: string;
+  deliveryCount?: number;
+}
+
+/** One entry's commit: the entry to acknowledge and the outputs to add with it. */
+export interface EntryCommit {
+  input: EntryToAck;
+  outputs: readonly StreamEntryToAdd[];
+}
+
+/**
+ * Commits several entries in one script call, each atomically and gated by its own XACK. Its
+ * keys must share one hash slot (with Redis Cluster). Resolves, per entry in order, `true`
+ * (acknowledged and published), `false` (already acknowledged: nothing added) or the error
+ * Redis gave for that entry alone.
+ */
+export async function ackAndPublishMany(
+  redis: Redis,
+  commits: readonly EntryCommit[],
+): Promise<Array<boolean | Error>> {
+  const keys: string[] = [];
+  const args: string[] = [String(commits.length)];
+  for (const { input, outputs } of commits) {
+    keys.push(input.stream, input.failureKey);
+    const isRedelivery = input.deliveryCount === undefined || input.deliveryCount > 1;
+    args.push(input.group, input.entryId, isRedelivery ? "1" : "0", String(outputs.length));
+    for (const output of outputs) {
+      keys.push(output.stream);
+      args.push(String(output.fields.length), ...output.fields);
+    }
+  }
+  const replies = await ackAndPublishScript.run(redis, keys, args);
+  return replies.map((reply) => (typeof reply === "string" ? new Error(reply) : reply === 1));
+}
+
 /**
  * Acknowledges `entryId` of `group` on `inputStream` and adds `outputs`, atomically.
  * Resolves `false` when the entry had already been acknowledged (and nothing was added).
  */
 export async function ackAndPublish(
   redis: Redis,
-  input: { stream: string; group: string; entryId: string; failureKey: string },
+  input: EntryToAck,
   outputs: readonly StreamEntryToAdd[],
 ): Promise<boolean> {
-  const keys = [input.stream, input.failureKey, ...outputs.map((output) => output.stream)];
-  const args: string[] = [input.group, input.entryId];
-  for (const output of outputs) args.push(String(output.fields.length), ...output.fields);
-  return (await ackAndPublishScript.run(redis, keys, args)) === 1;
+  const [reply] = await ackAndPublishMany(redis, [{ input, outputs }]);
+  if (reply instanceof Error) throw reply;
+  return reply === true;
 }
 
 /**
