@@ -4,32 +4,36 @@ import type { Redis } from "ioredis";
 import type { Projection } from "./projection.ts";
 import { ORDER_STATUSES } from "./records.ts";
 
-const FIXED_KEY_COUNT = 7;
+/** Keys and arguments of the script's header, then of each event (see the script below). */
+const FIXED_KEY_COUNT = 2 + ORDER_STATUSES.length;
+const KEYS_PER_EVENT = 5;
+const FIXED_ARG_COUNT = 2;
+const ARGS_PER_EVENT = 3;
 
 /**
- * Projects one event into its order's read model, atomically with the ack of its entry.
+ * Projects a batch of events into their orders' read model, each atomically with the ack of its
+ * own entry: one script call for the batch, the same effects as one call per event in turn.
  *
- * The XACK is the gate: an entry already acknowledged (a redelivered copy that finished first)
- * changes nothing. Events of one order are applied strictly in step order ({@link EVENT_STEP}):
- * a step at or below the order's current step is a duplicate, the next step is applied and then
- * any stashed successors, and a step further ahead waits in the order's stash. Applying sets the
- * status (moving the id between the per-status indexes), appends the event to the feed (whose
- * entry id becomes its cursor) and to the order's history, in one total order.
+ * For each event, the XACK is the gate: an entry already acknowledged (a redelivered copy that
+ * finished first) changes nothing. Events of one order are applied strictly in step order
+ * ({@link EVENT_STEP}): a step at or below the order's current step is a duplicate, the next
+ * step is applied and then any stashed successors, and a step further ahead waits in the order's
+ * stash. Applying sets the status (moving the id between the per-status indexes), appends the
+ * event to the feed (whose entry id becomes its cursor) and to the order's history, in one total
+ * order. An event that fails (a Redis error) fails alone: the others of the batch go on.
  *
- * KEYS: input stream, failure key, order hash, order history list, order stash, feed,
- *       orders index, then one index per status in {@link ORDER_STATUSES} order.
- * ARGV: group, entry id, feed max length, order id, projection JSON.
- * Returns 0 if already acknowledged, 1 applied, 2 stashed, 3 duplicate.
+ * KEYS: feed, orders index, one index per status in {@link ORDER_STATUSES} order, then per event:
+ *       input stream, failure key, order hash, order history list, order stash.
+ * ARGV: group, feed max length, then per event: entry id, order id, projection JSON.
+ * Returns per event 0 if already acknowledged, 1 applied, 2 stashed, 3 duplicate, or the error.
  */
-const PROJECT_EVENT = `
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('DEL', KEYS[2])
-local orderKey, historyKey, stashKey, feedKey, ordersKey = KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local feedMaxLength, orderId = ARGV[3], ARGV[4]
+const PROJECT_EVENTS = `
+local group, feedMaxLength = ARGV[1], ARGV[2]
+local feedKey, ordersKey = KEYS[1], KEYS[2]
 local statusKeys = {}
-${ORDER_STATUSES.map((status, index) => `statusKeys['${status}'] = KEYS[${FIXED_KEY_COUNT + 1 + index}]`).join("\n")}
+${ORDER_STATUSES.map((status, index) => `statusKeys['${status}'] = KEYS[${3 + index}]`).join("\n")}
 
-local function apply(json)
+local function apply(json, orderId, orderKey, historyKey)
   local p = cjson.decode(json)
   if p.type == 'order.created' then
     if redis.call('EXISTS', orderKey) == 0 then
@@ -56,26 +60,47 @@ local function apply(json)
   redis.call('RPUSH', historyKey, '{"cursor":"' .. cursor .. '",' .. string.sub(p.record, 2))
 end
 
-local step = tonumber(cjson.decode(ARGV[5]).step)
-local current = tonumber(redis.call('HGET', orderKey, 'step') or '0')
-if step <= current then return 3 end
-if step > current + 1 then
-  redis.call('HSET', stashKey, step, ARGV[5])
-  return 2
+local function project(k, a)
+  local streamKey, failureKey, orderKey, historyKey, stashKey =
+    KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
+  local entryId, orderId, json = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  if redis.call('XACK', streamKey, group, entryId) == 0 then return 0 end
+  redis.call('DEL', failureKey)
+  local step = tonumber(cjson.decode(json).step)
+  local current = tonumber(redis.call('HGET', orderKey, 'step') or '0')
+  if step <= current then return 3 end
+  if step > current + 1 then
+    redis.call('HSET', stashKey, step, json)
+    return 2
+  end
+  apply(json, orderId, orderKey, historyKey)
+  current = step
+  while true do
+    local successor = redis.call('HGET', stashKey, current + 1)
+    if not successor then break end
+    redis.call('HDEL', stashKey, current + 1)
+    apply(successor, orderId, orderKey, historyKey)
+    current = current + 1
+  end
+  return 1
 end
-apply(ARGV[5])
-current = step
-while true do
-  local successor = redis.call('HGET', stashKey, current + 1)
-  if not successor then break end
-  redis.call('HDEL', stashKey, current + 1)
-  apply(successor)
-  current = current + 1
+
+local outcomes = {}
+for i = 1, (#KEYS - ${FIXED_KEY_COUNT}) / ${KEYS_PER_EVENT} do
+  local ok, outcome = pcall(project, ${FIXED_KEY_COUNT} + (i - 1) * ${KEYS_PER_EVENT},
+    ${FIXED_ARG_COUNT} + (i - 1) * ${ARGS_PER_EVENT})
+  if ok then
+    outcomes[i] = outcome
+  elseif type(outcome) == 'table' then
+    outcomes[i] = tostring(outcome.err)
+  else
+    outcomes[i] = tostring(outcome)
+  end
 end
-return 1
+return outcomes
 `;
 
-/** What {@link projectEvent} did with an event. */
+/** What {@link projectEvents} did with an event. */
 export type ProjectOutcome = "already-acknowledged" | "applied" | "stashed" | "duplicate";
 
 const OUTCOMES: readonly ProjectOutcome[] = [
@@ -85,33 +110,49 @@ const OUTCOMES: readonly ProjectOutcome[] = [
   "duplicate",
 ];
 
-const projectScript = defineScript<number>(PROJECT_EVENT);
+const projectScript = defineScript<Array<number | string>>(PROJECT_EVENTS);
+
+/** An entry of the read model's group and the projection of its event. */
+export interface ProjectedEntry {
+  delivery: { stream: string; group: string; entryId: string; failureKey: string };
+  projection: Projection;
+}
 
 /**
- * Acknowledges an entry of the read model's group and applies its event to the order, in one
- * atomic step (see the script above for the resequencing rules).
+ * Acknowledges entries of the read model's group and applies their events to their orders, in
+ * one script call, each event atomically with its own ack (see the script above for the
+ * resequencing rules). Resolves one outcome per entry, in order: what was done, or the error
+ * that stopped that entry alone. Every key is in the `{orders}` slot, so one call can carry
+ * entries of any order. The entries must share one group.
  */
-export async function projectEvent(
+export async function projectEvents(
   redis: Redis,
   keys: Keys,
-  input: { stream: string; group: string; entryId: string; failureKey: string },
-  projection: Projection,
+  entries: readonly ProjectedEntry[],
   feedMaxLength: number,
-): Promise<ProjectOutcome> {
-  const { orderId } = projection;
-  const result = await projectScript.run(
-    redis,
-    [
-      input.stream,
-      input.failureKey,
+): Promise<Array<ProjectOutcome | Error>> {
+  const group = entries[0]?.delivery.group;
+  if (group === undefined) return [];
+  const scriptKeys = [
+    keys.feed,
+    keys.orders,
+    ...ORDER_STATUSES.map((status) => keys.ordersByStatus(status)),
+  ];
+  const args = [group, String(feedMaxLength)];
+  for (const { delivery, projection } of entries) {
+    if (delivery.group !== group) throw new Error("projectEvents: entries of several groups");
+    const { orderId } = projection;
+    scriptKeys.push(
+      delivery.stream,
+      delivery.failureKey,
       keys.order(orderId),
       keys.orderEvents(orderId),
       keys.orderStash(orderId),
-      keys.feed,
-      keys.orders,
-      ...ORDER_STATUSES.map((status) => keys.ordersByStatus(status)),
-    ],
-    [input.group, input.entryId, String(feedMaxLength), orderId, JSON.stringify(projection)],
+    );
+    args.push(delivery.entryId, orderId, JSON.stringify(projection));
+  }
+  const replies = await projectScript.run(redis, scriptKeys, args);
+  return replies.map((reply) =>
+    typeof reply === "number" ? (OUTCOMES[reply] ?? "applied") : new Error(reply),
   );
-  return OUTCOMES[result] ?? "applied";
 }

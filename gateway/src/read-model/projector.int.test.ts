@@ -1,10 +1,10 @@
-import { createKeys, encodeEvent } from "@conveyor/contract";
+import { createKeys, type EventEnvelope, encodeEvent, type Keys } from "@conveyor/contract";
 import { publishEvent, uniquePrefix, waitFor } from "@conveyor/testkit";
 import { Redis } from "ioredis";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
 import { eventsOf, testOrderId } from "../testing/events.ts";
 import { startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
-import { projectEvent } from "./project-script.ts";
+import { type ProjectedEntry, projectEvents } from "./project-script.ts";
 import { projectionOf } from "./projection.ts";
 import { READ_MODEL_GROUP } from "./projector.ts";
 
@@ -201,10 +201,9 @@ describe("projection script", () => {
       entryId,
       failureKey: keys.failure(stream, entryId),
     };
-    expect(await projectEvent(redis, keys, delivery, projectionOf(event), 1000)).toBe("applied");
-    expect(await projectEvent(redis, keys, delivery, projectionOf(event), 1000)).toBe(
-      "already-acknowledged",
-    );
+    const entry = { delivery, projection: projectionOf(event) };
+    expect(await projectEvents(redis, keys, [entry], 1000)).toEqual(["applied"]);
+    expect(await projectEvents(redis, keys, [entry], 1000)).toEqual(["already-acknowledged"]);
     expect(await redis.llen(keys.orderEvents(id))).toBe(1);
     expect(await redis.xlen(keys.feed)).toBe(1);
   });
@@ -222,15 +221,95 @@ describe("projection script", () => {
     await redis.xgroup("CREATE", stream, READ_MODEL_GROUP, "0", "MKSTREAM");
     const entryId = (await redis.xadd(stream, "*", ...encodeEvent(event))) as string;
     await redis.xreadgroup("GROUP", READ_MODEL_GROUP, "c1", "STREAMS", stream, ">");
-    await projectEvent(
-      redis,
-      keys,
-      { stream, group: READ_MODEL_GROUP, entryId, failureKey: keys.failure(stream, entryId) },
-      projectionOf(event),
-      1000,
-    );
+    const delivery = {
+      stream,
+      group: READ_MODEL_GROUP,
+      entryId,
+      failureKey: keys.failure(stream, entryId),
+    };
+    await projectEvents(redis, keys, [{ delivery, projection: projectionOf(event) }], 1000);
     const [stored] = await redis.lrange(keys.orderEvents(id), 0, 0);
     expect(JSON.parse(stored ?? "{}").data.totalCents).toBe(Number.MAX_SAFE_INTEGER);
     expect(await redis.hget(keys.order(id), "totalCents")).toBe(String(Number.MAX_SAFE_INTEGER));
   });
+
+  it("projects a batch in one call as event by event: resequenced, duplicates and replays dropped", async () => {
+    const redis = new Redis(inject("redisUrl"));
+    onTestFinished(async () => {
+      await redis.quit();
+    });
+    const keys = createKeys(uniquePrefix("project"));
+    const id = testOrderId();
+    const events = eventsOf(id);
+    const created = events.created();
+    // Out of step order, with a duplicate of created, all in one batch.
+    const batch = [events.reserved(), created, events.processed(), created];
+    const entries = await deliverAll(redis, keys, batch);
+    expect(await projectEvents(redis, keys, entries, 1000)).toEqual([
+      "stashed",
+      "applied",
+      "applied",
+      "duplicate",
+    ]);
+    expect(await projectEvents(redis, keys, entries, 1000)).toEqual(
+      entries.map(() => "already-acknowledged"),
+    );
+    const history = (await redis.lrange(keys.orderEvents(id), 0, -1)).map((json) =>
+      JSON.parse(json),
+    );
+    expect(history.map((event) => event.type)).toEqual([
+      "order.created",
+      "inventory.reserved",
+      "payment.processed",
+    ]);
+    const feed = await redis.xrange(keys.feed, "-", "+");
+    expect(history.map((event) => event.cursor)).toEqual(feed.map(([entryId]) => entryId));
+    expect(await redis.hget(keys.order(id), "status")).toBe("PAID");
+  });
+
+  it("fails only the event whose commands fail; the rest of its batch is applied", async () => {
+    const redis = new Redis(inject("redisUrl"));
+    onTestFinished(async () => {
+      await redis.quit();
+    });
+    const keys = createKeys(uniquePrefix("project"));
+    const broken = testOrderId();
+    const fine = testOrderId();
+    // A string where the order's hash belongs: every hash command on it fails with WRONGTYPE.
+    await redis.set(keys.order(broken), "not a hash");
+    const entries = await deliverAll(redis, keys, [
+      eventsOf(broken).created(),
+      eventsOf(fine).created(),
+    ]);
+    const [failed, applied] = await projectEvents(redis, keys, entries, 1000);
+    expect(failed).toBeInstanceOf(Error);
+    expect(String(failed)).toMatch(/WRONGTYPE/);
+    expect(applied).toBe("applied");
+    expect(await redis.hget(keys.order(fine), "status")).toBe("PENDING");
+  });
 });
+
+/** Publishes events to their streams and reads them in the read model's group. */
+async function deliverAll(
+  redis: Redis,
+  keys: Keys,
+  events: readonly EventEnvelope[],
+): Promise<ProjectedEntry[]> {
+  const entries: ProjectedEntry[] = [];
+  for (const event of events) {
+    const stream = keys.stream(event.type);
+    await redis.xgroup("CREATE", stream, READ_MODEL_GROUP, "0", "MKSTREAM").catch(() => {});
+    const entryId = (await redis.xadd(stream, "*", ...encodeEvent(event))) as string;
+    const delivery = {
+      stream,
+      group: READ_MODEL_GROUP,
+      entryId,
+      failureKey: keys.failure(stream, entryId),
+    };
+    entries.push({ delivery, projection: projectionOf(event) });
+  }
+  for (const stream of new Set(entries.map((entry) => entry.delivery.stream))) {
+    await redis.xreadgroup("GROUP", READ_MODEL_GROUP, "c1", "STREAMS", stream, ">");
+  }
+  return entries;
+}

@@ -7,8 +7,12 @@ import {
 } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
 import { recordOrderOutcome } from "../metrics.ts";
-import { projectEvent } from "./project-script.ts";
+import { type ProjectedEntry, projectEvents } from "./project-script.ts";
 import { type Projection, projectionOf } from "./projection.ts";
+import { batchPerTick } from "./tick-batch.ts";
+
+/** Most events one projection script call carries (a read batch is 50 by default). */
+const MAX_EVENTS_PER_CALL = 100;
 
 /** The consumer group of the read model; every gateway replica joins it and shares the work. */
 export const READ_MODEL_GROUP = "gateway";
@@ -29,10 +33,15 @@ export interface ProjectorOptions {
 /**
  * The order read model's writer: a consumer of group `gateway` over every event stream that
  * projects each event into its order (status, history, indexes) and the feed, atomically with
- * its ack, so that any gateway replica can answer queries and feed subscriptions.
+ * its ack (the events of a read batch in one script call), so that any gateway replica can answer queries and feed subscriptions.
  */
 export function createProjector(options: ProjectorOptions): StreamConsumer {
   const { redis, keys, feedMaxLength, logger } = options;
+  // The commits of one read batch arrive in one turn: they share one script call.
+  const project = batchPerTick(
+    (entries: ProjectedEntry[]) => projectEvents(redis, keys, entries, feedMaxLength),
+    MAX_EVENTS_PER_CALL,
+  );
   return createStreamConsumer<Projection>({
     redis,
     openBlockingConnection: options.openBlockingConnection,
@@ -43,7 +52,7 @@ export function createProjector(options: ProjectorOptions): StreamConsumer {
     logger: logger.child({ component: "projector" }),
     handle: async (event) => projectionOf(event),
     commit: async (delivery, projection) => {
-      const outcome = await projectEvent(redis, keys, delivery, projection, feedMaxLength);
+      const outcome = await project({ delivery, projection });
       if (outcome === "applied") recordOrderOutcome(projection);
       if (outcome !== "applied") {
         logger.debug({ entryId: delivery.entryId, stream: delivery.stream, outcome }, "projected");
