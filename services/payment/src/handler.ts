@@ -20,16 +20,19 @@ export interface PaymentHandlerOptions {
  */
 export function createPaymentHandler(options: PaymentHandlerOptions): Handler<Publication> {
   const { redis, keys, processor } = options;
-  return async (event) => {
+  return async (event, delivery) => {
     if (event.type !== "inventory.reserved") {
       throw new NonRetryableError(`payment does not handle ${event.type} events`);
     }
     const { reservationId, items, totalCents, currency, paymentToken } = event.data;
-    const charge = await chargeOnce(redis, keys, event.orderId, processor, {
-      token: paymentToken,
-      amountCents: totalCents,
-      currency,
-    });
+    const charge = await chargeOnce(
+      redis,
+      keys,
+      event.orderId,
+      processor,
+      { token: paymentToken, amountCents: totalCents, currency },
+      { isFirstDelivery: delivery.deliveryCount === 1 },
+    );
     if (charge.status === "approved") {
       return [
         createEvent({

@@ -74,6 +74,23 @@ describe("chargeOnce", () => {
     }
   });
 
+  it("on a first delivery, charges without reading the ledger yet reports a charge recorded meanwhile", async () => {
+    const processor = countingProcessor();
+    const request = { token: "tok_visa", amountCents: 700, currency: "USD" };
+    const fresh = await chargeOnce(redis, keys, "o-new", processor, request, {
+      isFirstDelivery: true,
+    });
+    expect(fresh).toMatchObject({ status: "approved", amountCents: 700 });
+    expect(processor.calls).toBe(1);
+    // A racing, claimed copy recorded its charge before this first delivery got its turn.
+    const recorded = await chargeOnce(redis, keys, "o-raced", processor, request);
+    const late = await chargeOnce(redis, keys, "o-raced", processor, request, {
+      isFirstDelivery: true,
+    });
+    expect(late).toEqual(recorded);
+    expect(processor.calls).toBe(3);
+  });
+
   it("keeps orders apart", async () => {
     const processor = countingProcessor();
     const a = await chargeOnce(redis, keys, "o-a", processor, {

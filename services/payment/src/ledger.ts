@@ -27,13 +27,24 @@ function parseRecord(stored: string): ChargeRecord {
   return ChargeRecord.parse(JSON.parse(stored));
 }
 
+/** Options of {@link chargeOnce}. */
+export interface ChargeOnceOptions {
+  /**
+   * Whether this is the entry's first delivery: then no earlier delivery can have recorded a
+   * charge, and the ledger is not read before charging. Default false (read it first).
+   */
+  isFirstDelivery?: boolean;
+}
+
 /**
  * Charges an order at most once, keyed by the order id (`keys.charge(orderId)`).
  *
  * A redelivered order finds its recorded charge and reuses it without calling the processor.
  * If two deliveries race (a slow consumer's entry claimed by another), both may reach the
  * processor, which charges its idempotency key (the order id) once; the first answer recorded
- * (SET NX) is the one every delivery reports.
+ * (SET NX) is the one every delivery reports. That SET NX is what makes the result unique, so
+ * a first delivery skips the read: at worst it asks the processor again for a charge a racing
+ * delivery already recorded, and reports the recorded one.
  */
 export async function chargeOnce(
   redis: Redis,
@@ -41,10 +52,13 @@ export async function chargeOnce(
   orderId: string,
   processor: CardProcessor,
   request: Omit<ChargeRequest, "idempotencyKey">,
+  options: ChargeOnceOptions = {},
 ): Promise<ChargeRecord> {
   const key = keys.charge(orderId);
-  const recorded = await redis.get(key);
-  if (recorded !== null) return parseRecord(recorded);
+  if (!options.isFirstDelivery) {
+    const recorded = await redis.get(key);
+    if (recorded !== null) return parseRecord(recorded);
+  }
   const outcome = await processor.charge({ ...request, idempotencyKey: orderId });
   const record: ChargeRecord = {
     ...outcome,
