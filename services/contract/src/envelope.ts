@@ -1,6 +1,6 @@
-import { monotonicFactory } from "ulid";
 import { z } from "zod";
 import { EVENT_TYPES, type EventType, SERVICE_NAMES } from "./event-types.ts";
+import { createUlidFactory } from "./ids.ts";
 import { PAYLOAD_SCHEMAS, type PayloadOf } from "./payloads.ts";
 
 /** The envelope schema version this code writes and reads. */
@@ -43,7 +43,7 @@ export type EventOf<T extends EventType> = Extract<EventEnvelope, { type: T }>;
 /** The result of decoding a stream entry: the event, or why it is not one. */
 export type DecodeResult = { ok: true; event: EventEnvelope } | { ok: false; reason: string };
 
-const nextId = monotonicFactory();
+const nextId = createUlidFactory();
 
 /** Makes a new event with a fresh time-ordered id, stamped now. */
 export function createEvent<T extends EventType>(input: {

@@ -1,5 +1,6 @@
 export * from "./envelope.ts";
 export * from "./errors.ts";
 export * from "./event-types.ts";
+export * from "./ids.ts";
 export * from "./keys.ts";
 export * from "./payloads.ts";
