@@ -8,9 +8,14 @@ describe("carriers", () => {
     }
   });
 
-  it("spreads orders over every carrier", () => {
-    const used = new Set(Array.from({ length: 200 }, (_, index) => carrierFor(`order-${index}`)));
-    expect([...used].sort()).toEqual([...CARRIERS].sort());
+  it("spreads orders evenly over every carrier", () => {
+    const counts = new Map<string, number>();
+    for (let index = 0; index < 4_000; index += 1) {
+      const carrier = carrierFor(`01KB${index.toString(36).toUpperCase().padStart(22, "0")}`);
+      counts.set(carrier, (counts.get(carrier) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual([...CARRIERS].sort());
+    for (const count of counts.values()) expect(count).toBeGreaterThan(800);
   });
 
   it("makes tracking numbers in each carrier's format, different each time", () => {
@@ -19,5 +24,13 @@ describe("carriers", () => {
     expect(newTrackingNumber("DHL")).toMatch(/^JD\d{18}$/);
     expect(newTrackingNumber("USPS")).toMatch(/^9400\d{18}$/);
     expect(newTrackingNumber("USPS")).not.toBe(newTrackingNumber("USPS"));
+  });
+
+  it("draws every digit of a tracking number", () => {
+    const numbers = Array.from({ length: 200 }, () => newTrackingNumber("DHL").slice(2));
+    for (let position = 0; position < 18; position += 1) {
+      const seen = new Set(numbers.map((number) => number[position]));
+      expect(seen.size).toBeGreaterThan(5);
+    }
   });
 });
