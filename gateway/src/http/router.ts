@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { getTelemetryHooks } from "@conveyor/telemetry";
 import type { Logger } from "pino";
 import sirv from "sirv";
+import { batchEventStreamWrites } from "./batched-writes.ts";
 import { applyHeaders } from "./security-headers.ts";
 import { boundEventStream } from "./sse-output-limit.ts";
 
@@ -33,7 +34,8 @@ const GRAPHQL_PATHS = /^\/(graphql|healthz|readyz)(\/|\?|$)/;
  * The gateway's one port: GraphQL and health go to Yoga, `/metrics` to Prometheus (when
  * telemetry is on), and everything else to the dashboard's static files, with `index.html` for
  * client-side routes. Hashed assets are cached for good; `index.html` never is. Every response
- * carries the security headers; graphql-sse streams are bounded for clients that stop reading.
+ * carries the security headers; graphql-sse streams are bounded for clients that stop reading,
+ * and the frames an event stream is written in one turn share a socket write.
  */
 export function createHttpRouter(options: HttpRouterOptions): Handler {
   const hasDashboard = existsSync(options.webDistDir);
@@ -69,7 +71,10 @@ export function createHttpRouter(options: HttpRouterOptions): Handler {
           ),
       });
     }
-    if (GRAPHQL_PATHS.test(path)) return options.graphql(request, response);
+    if (GRAPHQL_PATHS.test(path)) {
+      batchEventStreamWrites(response);
+      return options.graphql(request, response);
+    }
     const metricsHandler = getTelemetryHooks()?.metricsHandler;
     if (path.startsWith("/metrics") && metricsHandler) return metricsHandler(request, response);
     if (dashboard && (request.method === "GET" || request.method === "HEAD")) {

@@ -15,7 +15,8 @@ export interface EventStreamBounds {
 /** Responses bounded by {@link boundEventStream}, with their limit. */
 const bounded = new WeakMap<ServerResponse, number>();
 
-function isEventStream(response: ServerResponse): boolean {
+/** Whether a response is an event stream (SSE), by its content type. */
+export function isEventStream(response: ServerResponse): boolean {
   return String(response.getHeader("content-type") ?? "").startsWith("text/event-stream");
 }
 
