@@ -3,6 +3,8 @@ import {
   type Attributes,
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -11,7 +13,32 @@ import {
   trace,
 } from "@opentelemetry/api";
 
-const tracer = trace.getTracer("@conveyor/runtime");
+const TRACER_NAME = "@conveyor/runtime";
+const tracer = trace.getTracer(TRACER_NAME);
+
+/** What handlers get as their span when tracing is off: every method is a no-op. */
+const NOOP_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * Whether tracing is off: neither a tracer provider nor a propagator is registered (no telemetry
+ * SDK, or `OTEL_SDK_DISABLED=true`). Spans would then all be no-ops and nothing would be
+ * injected, so the per-entry span and context work is skipped. Checked on every call, since a
+ * provider may be registered after this module is loaded.
+ */
+export function isTracingOff(): boolean {
+  if (propagation.fields().length > 0) return false;
+  const provider = trace.getTracerProvider();
+  return (
+    provider instanceof ProxyTracerProvider && provider.getDelegateTracer(TRACER_NAME) === undefined
+  );
+}
+
+/** An event without trace context, as a publish with nothing to inject sends it. */
+function withoutTraceContext(event: EventEnvelope): EventEnvelope {
+  if (!event.traceparent && !event.tracestate && !event.baggage) return event;
+  const { traceparent, tracestate, baggage, ...rest } = event;
+  return rest as EventEnvelope;
+}
 
 /**
  * Attribute names from OpenTelemetry's messaging semantic conventions. They are still
@@ -62,6 +89,7 @@ export async function withProducerSpans<T>(
   events: readonly EventEnvelope[],
   publish: (stamped: EventEnvelope[]) => Promise<T>,
 ): Promise<T> {
+  if (isTracingOff()) return publish(events.map(withoutTraceContext));
   const spans = events.map((event) =>
     tracer.startSpan(`${event.type} publish`, {
       kind: SpanKind.PRODUCER,
@@ -117,6 +145,7 @@ export async function withConsumerSpan<T>(
   input: ConsumerSpanInput,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (isTracingOff()) return work(NOOP_SPAN);
   const parent: Context = propagation.extract(ROOT_CONTEXT, carrierOf(input.fields));
   const attributes: Attributes = {
     [MessagingAttributes.system]: SYSTEM,
