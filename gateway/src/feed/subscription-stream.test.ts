@@ -121,7 +121,7 @@ describe("subscription stream", () => {
       overflowError: (last) => new Error(`slow after ${last}`),
       whenReady: () =>
         isTransportReady
-          ? Promise.resolve()
+          ? undefined
           : new Promise<void>((resolve) => {
               letThrough = resolve;
             }),

@@ -27,12 +27,16 @@ export interface SubscriptionStreamOptions {
   open(push: (event: OrderEvent) => void): OpenedSources | Promise<OpenedSources>;
   /** The error ending a subscriber that overflowed, given the cursor it should resume after. */
   overflowError(lastCursor: string | undefined): Error;
-  /**
-   * Resolves when the transport can take another item (a response whose client reads slowly
-   * pushes back); meanwhile live events wait in the buffer. Default: at once.
-   */
-  whenReady?: (() => Promise<void>) | undefined;
+  /** Whether the transport can take another item (see {@link WhenReady}). Default: always. */
+  whenReady?: WhenReady | undefined;
 }
+
+/**
+ * Nothing when the transport can take another item now; else a promise that resolves when it
+ * can (a response whose client reads slowly pushes back). Meanwhile live events wait in the
+ * subscriber's buffer.
+ */
+export type WhenReady = () => Promise<void> | undefined;
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
@@ -55,6 +59,7 @@ export function createSubscriptionStream(
   let detach: () => void = () => {};
   let terminal: Error | undefined;
   let isClosed = false;
+  let isOpened = false;
   let wake: (() => void) | undefined;
   let signalClosed: () => void = () => {};
   const closed = new Promise<typeof DONE>((resolve) => {
@@ -102,6 +107,7 @@ export function createSubscriptionStream(
     } catch (error) {
       terminal ??= error instanceof Error ? error : new Error(String(error));
     }
+    isOpened = true;
   })();
 
   function deliver(event: OrderEvent): IteratorResult<StreamItem> | undefined {
@@ -115,8 +121,11 @@ export function createSubscriptionStream(
       return stream;
     },
     async next() {
-      await Promise.race([opened, closed]);
-      if (options.whenReady) await Promise.race([options.whenReady(), closed]);
+      // Raced only while pending: every race adds a reaction to `closed` that stays until the
+      // subscription ends, which per event and subscriber added up.
+      if (!isOpened) await Promise.race([opened, closed]);
+      const ready = options.whenReady?.();
+      if (ready) await Promise.race([ready, closed]);
       for (;;) {
         if (isClosed) return DONE;
         if (catchUp && !terminal) {

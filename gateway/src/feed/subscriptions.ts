@@ -6,7 +6,11 @@ import type { OrderStore } from "../orders/order-store.ts";
 import { eventFromFeedEntry, type OrderEvent } from "../read-model/records.ts";
 import { compareCursors, isCursor } from "./cursor.ts";
 import type { EventHub } from "./event-hub.ts";
-import { createSubscriptionStream, type StreamItem } from "./subscription-stream.ts";
+import {
+  createSubscriptionStream,
+  type StreamItem,
+  type WhenReady,
+} from "./subscription-stream.ts";
 
 /** Options of {@link createFeedSubscriptions}. */
 export interface FeedSubscriptionsOptions {
@@ -26,13 +30,10 @@ export interface FeedSubscriptions {
   orderEvents(
     orderId: string,
     after: string | undefined,
-    whenReady?: () => Promise<void>,
+    whenReady?: WhenReady,
   ): AsyncIterableIterator<StreamItem>;
   /** Every event after `after` (from the feed), then live; without `after`, live from now. */
-  events(
-    after: string | undefined,
-    whenReady?: () => Promise<void>,
-  ): AsyncIterableIterator<StreamItem>;
+  events(after: string | undefined, whenReady?: WhenReady): AsyncIterableIterator<StreamItem>;
 }
 
 function checkCursor(after: string | undefined): void {

@@ -74,13 +74,13 @@ export function boundEventStream(response: ServerResponse, bounds: EventStreamBo
 }
 
 /**
- * Resolves when `response` can take another event: at once unless it is a bounded event stream
- * whose output is past its limit; then when it drains or closes.
+ * Nothing when `response` can take another event now: it is not a bounded event stream, or its
+ * output is within its limit. Else a promise that resolves when it drains or closes.
  */
-export function whenOutputFits(response: ServerResponse | undefined): Promise<void> {
+export function whenOutputFits(response: ServerResponse | undefined): Promise<void> | undefined {
   const limit = response ? bounded.get(response) : undefined;
-  if (!response || limit === undefined) return Promise.resolve();
-  if (response.writableLength <= limit || response.destroyed) return Promise.resolve();
+  if (!response || limit === undefined) return undefined;
+  if (response.writableLength <= limit || response.destroyed) return undefined;
   // One listener per response, however many of its subscriptions wait (single connection mode).
   let drained = waiting.get(response);
   if (!drained) {
