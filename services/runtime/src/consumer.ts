@@ -1,4 +1,4 @@
-import { setImmediate as setImmediatePromise, setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   decodeEvent,
   type EventEnvelope,
@@ -270,9 +270,6 @@ export function createStreamConsumer<TOutcome>(
     let failures = 0;
     while (!isStopping) {
       await limiter.whenFree();
-      // The entries of a commit batch finish in the same turn of the event loop: let them all
-      // free their slots, so that the next read fills them at once rather than one by one.
-      await setImmediatePromise();
       if (isStopping) break;
       const count = Math.min(batchSize, limiter.free);
       let reply: ReadReply;
