@@ -103,10 +103,10 @@ export function fieldsToRecord(flat: readonly string[]): Record<string, string> 
 }
 
 /** Validates stream-entry fields as an event. Never throws: a bad entry yields its reason. */
-export function decodeEvent(fields: Record<string, string>): DecodeResult {
-  const { data, ...rest } = fields;
-  if (rest.type === undefined || !(EVENT_TYPES as readonly string[]).includes(rest.type)) {
-    return { ok: false, reason: `unknown event type ${JSON.stringify(rest.type ?? null)}` };
+export function decodeEvent(fields: Readonly<Record<string, string>>): DecodeResult {
+  const { type, data } = fields;
+  if (type === undefined || !(EVENT_TYPES as readonly string[]).includes(type)) {
+    return { ok: false, reason: `unknown event type ${JSON.stringify(type ?? null)}` };
   }
   if (data === undefined) return { ok: false, reason: "missing field data" };
   let payload: unknown;
@@ -115,9 +115,9 @@ export function decodeEvent(fields: Record<string, string>): DecodeResult {
   } catch {
     return { ok: false, reason: "field data is not valid JSON" };
   }
-  const parsed = EventEnvelope.safeParse({ ...rest, data: payload });
+  const parsed = EventEnvelope.safeParse({ ...fields, data: payload });
   if (!parsed.success) {
-    return { ok: false, reason: `invalid ${rest.type} event: ${z.prettifyError(parsed.error)}` };
+    return { ok: false, reason: `invalid ${type} event: ${z.prettifyError(parsed.error)}` };
   }
   return { ok: true, event: parsed.data };
 }
