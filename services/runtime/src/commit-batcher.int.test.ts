@@ -1,8 +1,9 @@
 import { createKeys } from "@conveyor/contract";
 import { uniquePrefix } from "@conveyor/testkit";
 import { afterAll, describe, expect, inject, it, vi } from "vitest";
-import { createCommitBatcher, hashTagOf } from "./commit-batcher.ts";
+import { createCommitBatcher } from "./commit-batcher.ts";
 import { createRedis } from "./redis.ts";
+import { hashTagOf } from "./tick-batcher.ts";
 
 const redis = createRedis(inject("redisUrl"), "commands", "commit-batcher-test");
 afterAll(() => redis.disconnect());

@@ -9,6 +9,7 @@ export * from "./metrics.ts";
 export * from "./publish.ts";
 export * from "./redis.ts";
 export * from "./scripts.ts";
+export * from "./tick-batcher.ts";
 export * from "./tracing.ts";
 export * from "./trimmer.ts";
 export * from "./worker.ts";
