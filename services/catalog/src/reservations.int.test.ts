@@ -1,9 +1,9 @@
 import { createKeys, type Keys, type OrderLine } from "@conveyor/contract";
 import { uniquePrefix } from "@conveyor/testkit";
 import { Redis } from "ioredis";
-import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, inject, it, vi } from "vitest";
 import { getProducts, restock } from "./products.ts";
-import { releaseStock, reserveStock } from "./reservations.ts";
+import { createStockReserver, releaseStock, reserveStock } from "./reservations.ts";
 import { seedCatalog } from "./seed.ts";
 
 const redisUrl = inject("redisUrl");
@@ -117,6 +117,60 @@ describe("reserveStock", () => {
     } finally {
       await Promise.all(connections.map((connection) => connection.quit()));
     }
+  });
+});
+
+describe("createStockReserver", () => {
+  it("decides the orders asked for together in one script call, in turn, never overselling", async () => {
+    const reserve = createStockReserver(redis, keys);
+    const evalsha = vi.spyOn(redis, "evalsha");
+    try {
+      const results = await Promise.all([
+        reserve("b-1", [line("KB-001", 4)]),
+        reserve("b-2", [line("KB-001", 4), line("MS-001", 2)]),
+        reserve("b-3", [line("KB-001", 4)]),
+        reserve("b-4", [line("NOPE-1", 1)]),
+        reserve("b-1", [line("KB-001", 4)]),
+      ]);
+      expect(evalsha).toHaveBeenCalledTimes(1);
+      expect(results.map((result) => result.status)).toEqual([
+        "reserved",
+        "reserved",
+        "rejected",
+        "rejected",
+        "reserved",
+      ]);
+      expect(results[2]).toEqual({
+        status: "rejected",
+        reason: "INSUFFICIENT_STOCK",
+        lines: [{ sku: "KB-001", requested: 4, available: 2 }],
+      });
+      expect(results[3]).toMatchObject({ status: "rejected", reason: "UNKNOWN_SKU" });
+      // The same order twice in one call: the second sees the first decision.
+      expect(results[4]).toEqual(results[0]);
+    } finally {
+      evalsha.mockRestore();
+    }
+    expect(await stockOf("KB-001", "MS-001")).toEqual([2, 8]);
+  });
+
+  it("fails only the order whose reservation cannot be read, and decides the others", async () => {
+    await redis.set(keys.reservation("corrupt"), "not a hash");
+    const reserve = createStockReserver(redis, keys);
+    const results = await Promise.allSettled([
+      reserve("ok-1", [line("KB-001", 1)]),
+      reserve("corrupt", [line("KB-001", 1)]),
+      reserve("ok-2", [line("KB-001", 1)]),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+    expect(await stockOf("KB-001")).toEqual([8]);
+  });
+
+  it("refuses an order without lines or with a bad quantity before calling Redis", async () => {
+    const reserve = createStockReserver(redis, keys);
+    await expect(reserve("o-1", [])).rejects.toThrow(RangeError);
+    await expect(reserve("o-1", [line("KB-001", -1)])).rejects.toThrow(RangeError);
   });
 });
 

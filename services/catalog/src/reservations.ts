@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Keys, OrderLine, type RejectionReason } from "@conveyor/contract";
-import { defineScript } from "@conveyor/runtime";
+import { createTickBatcher, defineScript } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 
@@ -31,53 +31,72 @@ export type ReleaseResult =
   | { status: "not-reserved"; reservation: "missing" | "rejected" };
 
 /**
- * Reserves every line of an order or none, keyed by the order.
+ * Reserves every line of each order or none, keyed by the order; the orders of one call are
+ * decided one after the other.
  *
- * KEYS: stock hash, the order's reservation hash, the sku set (all in the `{catalog}` slot).
- * ARGV: a fresh reservation id, the order lines as JSON, now, then sku/quantity pairs (one per
- * sku, quantities summed). The script runs alone, so checking and taking stock cannot interleave
- * with another order's: stock never goes negative however many replicas race. Numbers cross the
- * cjson boundary as strings, since cjson prints large numbers in exponent notation.
- * Replies never contain Lua booleans: under RESP3 they would arrive as booleans, not nulls.
+ * KEYS: stock hash, the sku set, then each order's reservation hash (all in the `{catalog}` slot).
+ * ARGV: now, then per order: a fresh reservation id, its lines as JSON, its sku count, then
+ * sku/quantity pairs (one per sku, quantities summed). The script runs alone, so checking and
+ * taking stock cannot interleave with another order's: stock never goes negative however many
+ * replicas race. Numbers cross the cjson boundary as strings, since cjson prints large numbers
+ * in exponent notation. Replies never contain Lua booleans: under RESP3 they would arrive as
+ * booleans, not nulls.
+ * Reply: per order, four strings: status, reservation id, reason, rejected lines as JSON; or
+ * 'error' and the message when a command failed for that order (the others go on).
  */
 const RESERVE = `
-local record = redis.call('HMGET', KEYS[2], 'status', 'reservationId', 'reason', 'rejectedLines')
-if record[1] == 'rejected' then
-  return { 'rejected', '', record[3], record[4] }
-elseif record[1] then
-  -- Reserved, or reserved and released since: the first decision was to reserve.
-  return { 'reserved', record[2], '', '[]' }
-end
-local unknown, short = {}, {}
-for i = 4, #ARGV, 2 do
-  local sku, requested = ARGV[i], ARGV[i + 1]
-  if redis.call('SISMEMBER', KEYS[3], sku) == 0 then
-    unknown[#unknown + 1] = { sku, requested, '' }
-  else
-    local available = redis.call('HGET', KEYS[1], sku) or '0'
-    if tonumber(available) < tonumber(requested) then
-      short[#short + 1] = { sku, requested, available }
+local function reserve(reservation, at, count)
+  local record = redis.call('HMGET', reservation, 'status', 'reservationId', 'reason', 'rejectedLines')
+  if record[1] == 'rejected' then
+    return { 'rejected', '', record[3], record[4] }
+  elseif record[1] then
+    -- Reserved, or reserved and released since: the first decision was to reserve.
+    return { 'reserved', record[2], '', '[]' }
+  end
+  local first, last = at + 3, at + 2 + 2 * count
+  local unknown, short = {}, {}
+  for i = first, last, 2 do
+    local sku, requested = ARGV[i], ARGV[i + 1]
+    if redis.call('SISMEMBER', KEYS[2], sku) == 0 then
+      unknown[#unknown + 1] = { sku, requested, '' }
+    else
+      local available = redis.call('HGET', KEYS[1], sku) or '0'
+      if tonumber(available) < tonumber(requested) then
+        short[#short + 1] = { sku, requested, available }
+      end
     end
   end
+  local reason, rejected = nil, nil
+  if #unknown > 0 then
+    reason, rejected = 'UNKNOWN_SKU', unknown
+  elseif #short > 0 then
+    reason, rejected = 'INSUFFICIENT_STOCK', short
+  end
+  if reason then
+    local lines = cjson.encode(rejected)
+    redis.call('HSET', reservation, 'status', 'rejected', 'reason', reason, 'rejectedLines', lines,
+      'items', ARGV[at + 1], 'decidedAt', ARGV[1])
+    return { 'rejected', '', reason, lines }
+  end
+  for i = first, last, 2 do
+    redis.call('HINCRBY', KEYS[1], ARGV[i], '-' .. ARGV[i + 1])
+  end
+  redis.call('HSET', reservation, 'status', 'reserved', 'reservationId', ARGV[at], 'items',
+    ARGV[at + 1], 'quantities', cjson.encode({ unpack(ARGV, first, last) }), 'decidedAt', ARGV[1])
+  return { 'reserved', ARGV[at], '', '[]' }
 end
-local reason, rejected = nil, nil
-if #unknown > 0 then
-  reason, rejected = 'UNKNOWN_SKU', unknown
-elseif #short > 0 then
-  reason, rejected = 'INSUFFICIENT_STOCK', short
+
+local replies, at = {}, 2
+for k = 3, #KEYS do
+  local count = tonumber(ARGV[at + 2])
+  local ok, reply = pcall(reserve, KEYS[k], at, count)
+  if not ok then
+    reply = { 'error', type(reply) == 'table' and reply.err or tostring(reply), '', '' }
+  end
+  for _, value in ipairs(reply) do replies[#replies + 1] = value end
+  at = at + 3 + 2 * count
 end
-if reason then
-  local lines = cjson.encode(rejected)
-  redis.call('HSET', KEYS[2], 'status', 'rejected', 'reason', reason, 'rejectedLines', lines,
-    'items', ARGV[2], 'decidedAt', ARGV[3])
-  return { 'rejected', '', reason, lines }
-end
-for i = 4, #ARGV, 2 do
-  redis.call('HINCRBY', KEYS[1], ARGV[i], '-' .. ARGV[i + 1])
-end
-redis.call('HSET', KEYS[2], 'status', 'reserved', 'reservationId', ARGV[1], 'items', ARGV[2],
-  'quantities', cjson.encode({ unpack(ARGV, 4) }), 'decidedAt', ARGV[3])
-return { 'reserved', ARGV[1], '', '[]' }
+return replies
 `;
 
 /**
@@ -102,7 +121,7 @@ end
 return { 'already-released', record[2], record[3] }
 `;
 
-const reserveScript = defineScript<[string, string, string, string]>(RESERVE);
+const reserveScript = defineScript<string[]>(RESERVE);
 const releaseScript = defineScript<[string, string, string]>(RELEASE);
 
 /** Rejected lines as the script stores them: `[sku, requested, available or ""]`, all strings. */
@@ -116,6 +135,56 @@ function quantitiesBySku(lines: readonly OrderLine[]): Map<string, number> {
     quantities.set(line.sku, (quantities.get(line.sku) ?? 0) + line.quantity);
   }
   return quantities;
+}
+
+/** An order to reserve, checked: its lines' quantities summed per sku. */
+interface OrderToReserve {
+  orderId: string;
+  lines: readonly OrderLine[];
+  quantities: Map<string, number>;
+}
+
+function orderToReserve(orderId: string, lines: readonly OrderLine[]): OrderToReserve {
+  if (lines.length === 0) throw new RangeError(`order ${orderId} has no lines to reserve`);
+  const quantities = quantitiesBySku(lines);
+  for (const [sku, quantity] of quantities) {
+    if (!Number.isSafeInteger(quantity) || quantity < 1) {
+      throw new RangeError(`order ${orderId}: quantity of ${sku} must be a positive integer`);
+    }
+  }
+  return { orderId, lines, quantities };
+}
+
+/** Runs the reservation script for some orders: per order, its result or its own error. */
+async function reserveOrders(
+  redis: Redis,
+  keys: Keys,
+  orders: readonly OrderToReserve[],
+): Promise<Array<ReserveResult | Error>> {
+  const scriptKeys = [keys.stock, keys.skus];
+  const args = [new Date().toISOString()];
+  for (const order of orders) {
+    scriptKeys.push(keys.reservation(order.orderId));
+    args.push(`rsv_${randomUUID()}`, JSON.stringify(order.lines), String(order.quantities.size));
+    for (const [sku, quantity] of order.quantities) args.push(sku, String(quantity));
+  }
+  const reply = await reserveScript.run(redis, scriptKeys, args);
+  return orders.map((_, index) => {
+    const [status, reservationIdOrError, reason, rejectedLines] = reply.slice(4 * index);
+    if (status === "reserved") return { status, reservationId: reservationIdOrError as string };
+    if (status !== "rejected") return new Error(reservationIdOrError ?? "no reply for this order");
+    return {
+      status: "rejected",
+      reason: reason as RejectionReason,
+      lines: StoredRejectedLines.parse(JSON.parse(rejectedLines as string)).map(
+        ([sku, requested, available]) => ({
+          sku,
+          requested: Number(requested),
+          available: available === "" ? null : Number(available),
+        }),
+      ),
+    };
+  });
 }
 
 /**
@@ -132,35 +201,27 @@ export async function reserveStock(
   orderId: string,
   lines: readonly OrderLine[],
 ): Promise<ReserveResult> {
-  if (lines.length === 0) throw new RangeError(`order ${orderId} has no lines to reserve`);
-  const quantities = quantitiesBySku(lines);
-  for (const [sku, quantity] of quantities) {
-    if (!Number.isSafeInteger(quantity) || quantity < 1) {
-      throw new RangeError(`order ${orderId}: quantity of ${sku} must be a positive integer`);
-    }
-  }
-  const [status, reservationId, reason, rejectedLines] = await reserveScript.run(
-    redis,
-    [keys.stock, keys.reservation(orderId), keys.skus],
-    [
-      `rsv_${randomUUID()}`,
-      JSON.stringify(lines),
-      new Date().toISOString(),
-      ...[...quantities].flatMap(([sku, quantity]) => [sku, String(quantity)]),
-    ],
+  const [result] = await reserveOrders(redis, keys, [orderToReserve(orderId, lines)]);
+  if (result instanceof Error || result === undefined) throw result ?? new Error("no reply");
+  return result;
+}
+
+/** Reserves an order's stock like {@link reserveStock}. */
+export type StockReserver = (
+  orderId: string,
+  lines: readonly OrderLine[],
+) => Promise<ReserveResult>;
+
+/**
+ * {@link reserveStock} for a service's handlers: the reservations asked for in one turn of the
+ * event loop (a read batch's) share one script call, each order still decided on its own, in
+ * turn, and answered on its own.
+ */
+export function createStockReserver(redis: Redis, keys: Keys): StockReserver {
+  const reserve = createTickBatcher<OrderToReserve, ReserveResult>((orders) =>
+    reserveOrders(redis, keys, orders),
   );
-  if (status === "reserved") return { status, reservationId };
-  return {
-    status: "rejected",
-    reason: reason as RejectionReason,
-    lines: StoredRejectedLines.parse(JSON.parse(rejectedLines)).map(
-      ([sku, requested, available]) => ({
-        sku,
-        requested: Number(requested),
-        available: available === "" ? null : Number(available),
-      }),
-    ),
-  };
+  return async (orderId, lines) => reserve(orderToReserve(orderId, lines));
 }
 
 /**

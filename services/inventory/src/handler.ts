@@ -1,3 +1,4 @@
+import { createStockReserver } from "@conveyor/catalog";
 import { NonRetryableError } from "@conveyor/contract";
 import type { Handler, Publication, WorkerContext } from "@conveyor/runtime";
 import { releaseOrder } from "./release.ts";
@@ -11,10 +12,11 @@ export function createInventoryHandler(
   context: Pick<WorkerContext, "redis" | "keys">,
 ): Handler<Publication> {
   const { redis, keys } = context;
+  const reserve = createStockReserver(redis, keys);
   return async (event) => {
     switch (event.type) {
       case "order.created":
-        return [await reserveOrder(redis, keys, event)];
+        return [await reserveOrder(reserve, event)];
       case "payment.failed":
         return [await releaseOrder(redis, keys, event)];
       default:

@@ -1,6 +1,5 @@
-import { type RejectedLine, reserveStock } from "@conveyor/catalog";
-import { createEvent, type EventOf, type Keys, type RejectionReason } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { RejectedLine, StockReserver } from "@conveyor/catalog";
+import { createEvent, type EventOf, type RejectionReason } from "@conveyor/contract";
 
 /**
  * Reserves the stock of a new order: every line or none. Resolves `inventory.reserved` (with
@@ -8,11 +7,10 @@ import type { Redis } from "ioredis";
  * filled). A redelivered order gets the first decision again, never a second reservation.
  */
 export async function reserveOrder(
-  redis: Redis,
-  keys: Keys,
+  reserve: StockReserver,
   order: EventOf<"order.created">,
 ): Promise<EventOf<"inventory.reserved"> | EventOf<"inventory.rejected">> {
-  const result = await reserveStock(redis, keys, order.orderId, order.data.items);
+  const result = await reserve(order.orderId, order.data.items);
   if (result.status === "reserved") {
     return createEvent({
       type: "inventory.reserved",
