@@ -8,7 +8,7 @@ import { ORDER_STATUSES } from "./records.ts";
 const FIXED_KEY_COUNT = 2 + ORDER_STATUSES.length;
 const KEYS_PER_EVENT = 5;
 const FIXED_ARG_COUNT = 2;
-const ARGS_PER_EVENT = 3;
+const ARGS_PER_EVENT = 4;
 
 /**
  * Projects a batch of events into their orders' read model, each atomically with the ack of its
@@ -24,7 +24,8 @@ const ARGS_PER_EVENT = 3;
  *
  * KEYS: feed, orders index, one index per status in {@link ORDER_STATUSES} order, then per event:
  *       input stream, failure key, order hash, order history list, order stash.
- * ARGV: group, feed max length, then per event: entry id, order id, projection JSON.
+ * ARGV: group, feed max length, then per event: entry id, order id, step, projection JSON (the
+ *       step apart, so that gating and stashing an event need not decode its JSON).
  * Returns per event 0 if already acknowledged, 1 applied, 2 stashed, 3 duplicate, or the error.
  */
 const PROJECT_EVENTS = `
@@ -63,10 +64,10 @@ end
 local function project(k, a)
   local streamKey, failureKey, orderKey, historyKey, stashKey =
     KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
-  local entryId, orderId, json = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local entryId, orderId, json = ARGV[a + 1], ARGV[a + 2], ARGV[a + 4]
+  local step = tonumber(ARGV[a + 3])
   if redis.call('XACK', streamKey, group, entryId) == 0 then return 0 end
   redis.call('DEL', failureKey)
-  local step = tonumber(cjson.decode(json).step)
   local current = tonumber(redis.call('HGET', orderKey, 'step') or '0')
   if step <= current then return 3 end
   if step > current + 1 then
@@ -149,7 +150,7 @@ export async function projectEvents(
       keys.orderEvents(orderId),
       keys.orderStash(orderId),
     );
-    args.push(delivery.entryId, orderId, JSON.stringify(projection));
+    args.push(delivery.entryId, orderId, projection.step, JSON.stringify(projection));
   }
   const replies = await projectScript.run(redis, scriptKeys, args);
   return replies.map((reply) =>
