@@ -12,8 +12,10 @@ export default defineConfig({
           include: ["services/*/src/**/*.test.ts", "gateway/src/**/*.test.ts", "e2e/**/*.test.ts"],
           globalSetup: ["./services/testkit/src/global-setup.ts"],
           pool: "forks",
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          // Upper bounds for a loaded machine, where starting a system's processes alone can
+          // take tens of seconds; a passing test takes a fraction of them.
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       "./web/vitest.config.ts",

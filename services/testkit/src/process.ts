@@ -10,7 +10,10 @@ export interface ServiceProcess {
   /** Everything it wrote to stdout and stderr (JSON log lines). */
   readonly output: string[];
   readonly pid: number | undefined;
-  /** Resolves when `/readyz` answers 200. */
+  /**
+   * Resolves when `/readyz` answers 200. The default wait is long because a busy two-core
+   * machine has taken over 20 s to start an app; a ready app returns at once.
+   */
   waitUntilReady(timeoutMs?: number): Promise<void>;
   /** Sends a signal and resolves the exit code (or the signal name). */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
@@ -62,7 +65,7 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Servic
     output,
     pid: child.pid,
     exited,
-    async waitUntilReady(timeoutMs = 20_000) {
+    async waitUntilReady(timeoutMs = 45_000) {
       let hasExited = false;
       void exited.then(() => {
         hasExited = true;
