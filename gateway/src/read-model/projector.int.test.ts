@@ -184,61 +184,28 @@ describe("read-model projector", () => {
 
 describe("projection script", () => {
   it("applies an entry once, even when its commit runs again after the ack", async () => {
-    const redis = new Redis(inject("redisUrl"));
-    onTestFinished(async () => {
-      await redis.quit();
-    });
-    const keys = createKeys(uniquePrefix("project"));
+    const { redis, keys } = connect();
     const id = testOrderId();
-    const event = eventsOf(id).created();
-    const stream = keys.stream("order.created");
-    await redis.xgroup("CREATE", stream, READ_MODEL_GROUP, "0", "MKSTREAM");
-    const entryId = (await redis.xadd(stream, "*", ...encodeEvent(event))) as string;
-    await redis.xreadgroup("GROUP", READ_MODEL_GROUP, "c1", "STREAMS", stream, ">");
-    const delivery = {
-      stream,
-      group: READ_MODEL_GROUP,
-      entryId,
-      failureKey: keys.failure(stream, entryId),
-    };
-    const entry = { delivery, projection: projectionOf(event) };
-    expect(await projectEvents(redis, keys, [entry], 1000)).toEqual(["applied"]);
-    expect(await projectEvents(redis, keys, [entry], 1000)).toEqual(["already-acknowledged"]);
+    const entries = await deliverAll(redis, keys, [eventsOf(id).created()]);
+    expect(await projectEvents(redis, keys, entries, 1000)).toEqual(["applied"]);
+    expect(await projectEvents(redis, keys, entries, 1000)).toEqual(["already-acknowledged"]);
     expect(await redis.llen(keys.orderEvents(id))).toBe(1);
     expect(await redis.xlen(keys.feed)).toBe(1);
   });
 
   it("keeps numbers of a payload exact through the script", async () => {
-    const redis = new Redis(inject("redisUrl"));
-    onTestFinished(async () => {
-      await redis.quit();
-    });
-    const keys = createKeys(uniquePrefix("project"));
+    const { redis, keys } = connect();
     const id = testOrderId();
     const base = eventsOf(id).created();
     const event = { ...base, data: { ...base.data, totalCents: Number.MAX_SAFE_INTEGER } };
-    const stream = keys.stream("order.created");
-    await redis.xgroup("CREATE", stream, READ_MODEL_GROUP, "0", "MKSTREAM");
-    const entryId = (await redis.xadd(stream, "*", ...encodeEvent(event))) as string;
-    await redis.xreadgroup("GROUP", READ_MODEL_GROUP, "c1", "STREAMS", stream, ">");
-    const delivery = {
-      stream,
-      group: READ_MODEL_GROUP,
-      entryId,
-      failureKey: keys.failure(stream, entryId),
-    };
-    await projectEvents(redis, keys, [{ delivery, projection: projectionOf(event) }], 1000);
+    await projectEvents(redis, keys, await deliverAll(redis, keys, [event]), 1000);
     const [stored] = await redis.lrange(keys.orderEvents(id), 0, 0);
     expect(JSON.parse(stored ?? "{}").data.totalCents).toBe(Number.MAX_SAFE_INTEGER);
     expect(await redis.hget(keys.order(id), "totalCents")).toBe(String(Number.MAX_SAFE_INTEGER));
   });
 
   it("projects a batch in one call as event by event: resequenced, duplicates and replays dropped", async () => {
-    const redis = new Redis(inject("redisUrl"));
-    onTestFinished(async () => {
-      await redis.quit();
-    });
-    const keys = createKeys(uniquePrefix("project"));
+    const { redis, keys } = connect();
     const id = testOrderId();
     const events = eventsOf(id);
     const created = events.created();
@@ -268,11 +235,7 @@ describe("projection script", () => {
   });
 
   it("fails only the event whose commands fail; the rest of its batch is applied", async () => {
-    const redis = new Redis(inject("redisUrl"));
-    onTestFinished(async () => {
-      await redis.quit();
-    });
-    const keys = createKeys(uniquePrefix("project"));
+    const { redis, keys } = connect();
     const broken = testOrderId();
     const fine = testOrderId();
     // A string where the order's hash belongs: every hash command on it fails with WRONGTYPE.
@@ -288,6 +251,15 @@ describe("projection script", () => {
     expect(await redis.hget(keys.order(fine), "status")).toBe("PENDING");
   });
 });
+
+/** A connection of this test (closed when it ends) and a key prefix of its own. */
+function connect(): { redis: Redis; keys: Keys } {
+  const redis = new Redis(inject("redisUrl"));
+  onTestFinished(async () => {
+    await redis.quit();
+  });
+  return { redis, keys: createKeys(uniquePrefix("project")) };
+}
 
 /** Publishes events to their streams and reads them in the read model's group. */
 async function deliverAll(
