@@ -173,11 +173,14 @@ describe("stream consumer", () => {
       if (attempts < 3) throw new Error("payment processor unreachable");
       return [reserved(event)];
     });
-    await t.add(orderCreated("flaky"));
+    const entryId = await t.add(orderCreated("flaky"));
     await waitFor("the output after retries", async () => (await t.outputs()).length === 1, 10_000);
     expect(attempts).toBe(3);
     expect(await t.deadLetters()).toEqual([]);
     expect(await t.pendingCount()).toBe(0);
+    // The last error was recorded for the dead-letter reason; the successful commit removed it.
+    const failureKey = t.keys.failure(t.keys.stream("order.created"), entryId);
+    expect(await t.redis.exists(failureKey)).toBe(0);
   });
 
   it("dead-letters a poison entry after maxDeliveries with its last error, and goes on", async () => {
