@@ -9,7 +9,7 @@ export const ERROR_CODES = [
   "BAD_USER_INPUT",
   /** An order line names a sku the catalog does not sell. */
   "UNKNOWN_SKU",
-  /** The idempotency key was already used by a different request of the same customer. */
+  /** The idempotency key was already used by a different request (placeOrder: of the same customer). */
   "IDEMPOTENCY_CONFLICT",
   /** The thing asked for does not exist. */
   "NOT_FOUND",

@@ -193,6 +193,13 @@ export type introspection = {
             },
             "args": [
               {
+                "name": "idempotencyKey",
+                "type": {
+                  "kind": "SCALAR",
+                  "name": "String"
+                }
+              },
+              {
                 "name": "quantity",
                 "type": {
                   "kind": "NON_NULL",

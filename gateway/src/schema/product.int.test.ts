@@ -33,12 +33,31 @@ describe("products and restock", () => {
     expect(products.data?.products.find((product) => product.sku === "KB-001")?.stock).toBe(15);
   });
 
+  it("applies a restock with an idempotency key once, however often it is retried", async () => {
+    const test = await startTestGateway({ CATALOG_INITIAL_STOCK: "10" });
+    const call = (quantity: number) =>
+      test.graphql<{ restock: { stock: number } }>(
+        `mutation { restock(sku: "KB-001", quantity: ${quantity}, idempotencyKey: "po-1") { stock } }`,
+      );
+    const retries = await Promise.all([call(5), call(5), call(5)]);
+    expect(retries.map((response) => response.data?.restock.stock)).toEqual([15, 15, 15]);
+    const conflict = await call(6);
+    expect(conflict.errors?.[0]?.extensions?.code).toBe("IDEMPOTENCY_CONFLICT");
+    const products = await test.graphql<Products>("{ products { sku stock } }");
+    expect(products.data?.products.find((product) => product.sku === "KB-001")?.stock).toBe(15);
+  });
+
   it("refuses an unknown sku and quantities out of range", async () => {
     const test = await startTestGateway();
     const cases: Array<[string, string]> = [
       ['restock(sku: "NOPE", quantity: 1)', "UNKNOWN_SKU"],
       ['restock(sku: "KB-001", quantity: 0)', "BAD_USER_INPUT"],
       ['restock(sku: "KB-001", quantity: 1000001)', "BAD_USER_INPUT"],
+      ['restock(sku: "KB-001", quantity: 1, idempotencyKey: "")', "BAD_USER_INPUT"],
+      [
+        `restock(sku: "KB-001", quantity: 1, idempotencyKey: "${"k".repeat(129)}")`,
+        "BAD_USER_INPUT",
+      ],
     ];
     for (const [call, code] of cases) {
       const response = await test.graphql(`mutation { ${call} { sku } }`);

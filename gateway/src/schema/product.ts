@@ -34,9 +34,14 @@ builder.mutationFields((t) => ({
     args: {
       sku: t.arg.id({ required: true }),
       quantity: t.arg.int({ required: true, description: `1 to ${MAX_RESTOCK_QUANTITY}.` }),
+      idempotencyKey: t.arg.string({
+        description:
+          "Up to 128 characters. Retrying with the same key adds nothing more and returns the product; the same key with another sku or quantity is refused (IDEMPOTENCY_CONFLICT). Keys are kept for a day.",
+      }),
     },
     resolve: async (_root, args, { services }) => {
       const sku = String(args.sku);
+      const idempotencyKey = args.idempotencyKey ?? undefined;
       if (args.quantity < 1 || args.quantity > MAX_RESTOCK_QUANTITY) {
         throw gatewayError(
           "BAD_USER_INPUT",
@@ -46,9 +51,26 @@ builder.mutationFields((t) => ({
       if (sku.length === 0 || sku.length > 64) {
         throw gatewayError("BAD_USER_INPUT", "sku must be 1 to 64 characters");
       }
-      const product = await restock(services.redis, services.keys, sku, args.quantity);
-      if (!product) throw gatewayError("UNKNOWN_SKU", `Unknown sku: ${sku}`, { skus: [sku] });
-      return product;
+      if (
+        idempotencyKey !== undefined &&
+        (idempotencyKey.length === 0 || idempotencyKey.length > 128)
+      ) {
+        throw gatewayError("BAD_USER_INPUT", "idempotencyKey must be 1 to 128 characters");
+      }
+      const result = await restock(services.redis, services.keys, sku, args.quantity, {
+        idempotencyKey,
+      });
+      switch (result.outcome) {
+        case "restocked":
+          return result.product;
+        case "unknown-sku":
+          throw gatewayError("UNKNOWN_SKU", `Unknown sku: ${sku}`, { skus: [sku] });
+        case "idempotency-conflict":
+          throw gatewayError(
+            "IDEMPOTENCY_CONFLICT",
+            "This idempotencyKey was already used for another restock",
+          );
+      }
     },
   }),
 }));

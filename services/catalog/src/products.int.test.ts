@@ -69,14 +69,44 @@ describe("getProducts", () => {
 describe("restock", () => {
   it("adds to the live stock and resolves the product", async () => {
     await seedCatalog(redis, keys, { initialStock: 2 });
-    expect(await restock(redis, keys, "HD-001", 40)).toMatchObject({ sku: "HD-001", stock: 42 });
+    expect(await restock(redis, keys, "HD-001", 40)).toMatchObject({
+      outcome: "restocked",
+      product: { sku: "HD-001", stock: 42 },
+    });
     expect((await getProducts(redis, keys, ["HD-001"])).get("HD-001")?.stock).toBe(42);
   });
 
-  it("resolves undefined for an unknown sku and creates nothing", async () => {
+  it("says so for an unknown sku and creates nothing", async () => {
     await seedCatalog(redis, keys, { initialStock: 2 });
-    expect(await restock(redis, keys, "NOPE-1", 5)).toBeUndefined();
+    expect(await restock(redis, keys, "NOPE-1", 5, { idempotencyKey: "k" })).toEqual({
+      outcome: "unknown-sku",
+    });
     expect(await redis.hexists(keys.stock, "NOPE-1")).toBe(0);
+    expect(await redis.exists(keys.restock("k"))).toBe(0);
+  });
+
+  it("applies a restock once per idempotency key, even when retried concurrently", async () => {
+    await seedCatalog(redis, keys, { initialStock: 2 });
+    const retries = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        restock(redis, keys, "HD-001", 5, { idempotencyKey: "delivery-7" }),
+      ),
+    );
+    for (const result of retries)
+      expect(result).toMatchObject({ outcome: "restocked", product: { stock: 7 } });
+    expect((await getProducts(redis, keys, ["HD-001"])).get("HD-001")?.stock).toBe(7);
+    const ttlMs = await redis.pttl(keys.restock("delivery-7"));
+    expect(ttlMs).toBeGreaterThan(0);
+
+    // Another key adds again; the same key with other terms is refused.
+    await restock(redis, keys, "HD-001", 5, { idempotencyKey: "delivery-8" });
+    expect(await restock(redis, keys, "HD-001", 6, { idempotencyKey: "delivery-7" })).toEqual({
+      outcome: "idempotency-conflict",
+    });
+    expect(await restock(redis, keys, "KB-001", 5, { idempotencyKey: "delivery-7" })).toEqual({
+      outcome: "idempotency-conflict",
+    });
+    expect((await getProducts(redis, keys, ["HD-001"])).get("HD-001")?.stock).toBe(12);
   });
 
   it("refuses a quantity that is not a positive integer", async () => {

@@ -60,29 +60,57 @@ function compareSkus(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Adds to stock only if the sku is in the catalog; resolves the new stock, or -1. */
+/**
+ * Adds to stock only if the sku is in the catalog. With an idempotency key (KEYS[3]), a restock
+ * is applied once: a retry with the same sku and quantity changes nothing, and the same key
+ * with another sku or quantity is refused. Resolves the new stock, -1 for an unknown sku, or -2
+ * for a key already used otherwise.
+ *
+ * KEYS: stock, skus, and optionally the idempotency key. ARGV: sku, quantity, key lifetime ms.
+ */
 const RESTOCK = `
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return -1 end
+if KEYS[3] then
+  local applied = redis.call('GET', KEYS[3])
+  if applied then
+    if applied ~= ARGV[1] .. '|' .. ARGV[2] then return -2 end
+    return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+  end
+  redis.call('SET', KEYS[3], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
+end
 return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
 `;
 
 const restockScript = defineScript<number>(RESTOCK);
 
+/** How long a restock's idempotency key is remembered: a day of retries. */
+export const RESTOCK_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** What a restock did: the product with its new stock, or why nothing was done. */
+export type RestockResult =
+  | { outcome: "restocked"; product: Product }
+  | { outcome: "unknown-sku" }
+  | { outcome: "idempotency-conflict" };
+
 /**
  * Adds stock to a product (an operator's action; load tests use it so long runs do not sell
- * out). Resolves the product with its new stock, or `undefined` for an unknown sku.
+ * out). With an `idempotencyKey`, retrying the same restock adds nothing more.
  */
 export async function restock(
   redis: Redis,
   keys: Keys,
   sku: string,
   quantity: number,
-): Promise<Product | undefined> {
+  options: { idempotencyKey?: string | undefined } = {},
+): Promise<RestockResult> {
   if (!Number.isSafeInteger(quantity) || quantity < 1) {
     throw new RangeError(`restock quantity must be a positive integer, got ${quantity}`);
   }
-  const stock = await restockScript.run(redis, [keys.stock, keys.skus], [sku, quantity]);
-  if (stock < 0) return undefined;
+  const scriptKeys = [keys.stock, keys.skus];
+  if (options.idempotencyKey !== undefined) scriptKeys.push(keys.restock(options.idempotencyKey));
+  const stock = await restockScript.run(redis, scriptKeys, [sku, quantity, RESTOCK_KEY_TTL_MS]);
+  if (stock === -2) return { outcome: "idempotency-conflict" };
   const stored = StoredProduct.safeParse(await redis.hgetall(keys.product(sku)));
-  return stored.success ? { ...stored.data, stock } : undefined;
+  if (stock === -1 || !stored.success) return { outcome: "unknown-sku" };
+  return { outcome: "restocked", product: { ...stored.data, stock } };
 }

@@ -32,6 +32,8 @@ export interface Keys {
   readonly skus: string;
   readonly stock: string;
   reservation(orderId: string): string;
+  /** A restock's idempotency key, holding the sku and quantity it applied. */
+  restock(idempotencyKey: string): string;
   /** The payment ledger: one charge per order. */
   charge(orderId: string): string;
   /** The shipment ledger: one shipment per order. */
@@ -59,6 +61,7 @@ export function createKeys(prefix: string): Keys {
     skus: `${catalog}skus`,
     stock: `${catalog}stock`,
     reservation: (orderId) => `${catalog}reservation:${orderId}`,
+    restock: (idempotencyKey) => `${catalog}restock:${idempotencyKey}`,
     charge: (orderId) => `${prefix}{payments}:charge:${orderId}`,
     shipment: (orderId) => `${prefix}{shipments}:shipment:${orderId}`,
   };
