@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
-import { createEvent, type Keys, type OrderLine } from "@conveyor/contract";
+import { createEvent, createUlidFactory, type Keys, type OrderLine } from "@conveyor/contract";
 import { withProducerSpans } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
 import { gatewayError } from "../errors.ts";
 import { type Order, traceIdOf } from "../read-model/records.ts";
-import { nextOrderId } from "./order-id.ts";
 import { PlaceOrderInput } from "./order-input.ts";
 import type { OrderStore } from "./order-store.ts";
 import { type NewOrder, storeNewOrder } from "./place-order-script.ts";
@@ -24,6 +23,9 @@ export interface OrderPlacerOptions {
 
 /** Places orders: validates, prices from the catalog, stores and publishes `order.created`. */
 export type PlaceOrder = (input: unknown) => Promise<Order>;
+
+/** Order ids are ULIDs, monotonic within the process, so `orders` lists newest first by id. */
+const nextOrderId = createUlidFactory();
 
 /** What makes two requests "the same" for an idempotency key: everything the order is made of. */
 function requestHashOf(input: PlaceOrderInput): string {
