@@ -6,8 +6,7 @@ import { defineScript } from "./lua.ts";
  * step, gated by its own XACK: an entry that was already acknowledged (a redelivered copy
  * finished first) publishes nothing, so each input entry yields its outputs exactly once.
  * Every call is `pcall`ed, so that one entry's error (a key of the wrong type, say) never
- * aborts the others: it becomes that entry's reply instead. A script that fails at its first
- * write (out of memory) has written nothing.
+ * aborts the others: it becomes that entry's reply instead.
  *
  * The failure key (the last handler error) is deleted only for an entry delivered before: on a
  * first delivery no handler can have failed on it yet.
