@@ -170,9 +170,9 @@ async function reserveOrders(
   }
   const reply = await reserveScript.run(redis, scriptKeys, args);
   return orders.map((_, index) => {
-    const [status, reservationIdOrError, reason, rejectedLines] = reply.slice(4 * index);
-    if (status === "reserved") return { status, reservationId: reservationIdOrError as string };
-    if (status !== "rejected") return new Error(reservationIdOrError ?? "no reply for this order");
+    const [status, idOrMessage, reason, rejectedLines] = reply.slice(4 * index, 4 * index + 4);
+    if (status === "reserved") return { status, reservationId: idOrMessage as string };
+    if (status !== "rejected") return new Error(idOrMessage ?? "no reply for this order");
     return {
       status: "rejected",
       reason: reason as RejectionReason,
