@@ -123,8 +123,8 @@ export interface ProjectedEntry {
  * Acknowledges entries of the read model's group and applies their events to their orders, in
  * one script call, each event atomically with its own ack (see the script above for the
  * resequencing rules). Resolves one outcome per entry, in order: what was done, or the error
- * that stopped that entry alone. Every key is in the `{orders}` slot, so one call can carry
- * entries of any order. The entries must share one group.
+ * that stopped that entry alone. The entries must share one group and one hash slot (every key
+ * of the script shares the `{orders}` tag of the event streams; see `createKeys`).
  */
 export async function projectEvents(
   redis: Redis,

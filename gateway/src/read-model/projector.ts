@@ -2,6 +2,8 @@ import { EVENT_TYPES, type Keys } from "@conveyor/contract";
 import {
   type ConsumerSettings,
   createStreamConsumer,
+  createTickBatcher,
+  hashTagOf,
   type Logger,
   type StreamConsumer,
 } from "@conveyor/runtime";
@@ -9,7 +11,6 @@ import type { Redis } from "ioredis";
 import { recordOrderOutcome } from "../metrics.ts";
 import { type ProjectedEntry, projectEvents } from "./project-script.ts";
 import { type Projection, projectionOf } from "./projection.ts";
-import { batchPerTick } from "./tick-batch.ts";
 
 /** Most events one projection script call carries (a read batch is 50 by default). */
 const MAX_EVENTS_PER_CALL = 100;
@@ -33,14 +34,15 @@ export interface ProjectorOptions {
 /**
  * The order read model's writer: a consumer of group `gateway` over every event stream that
  * projects each event into its order (status, history, indexes) and the feed, atomically with
- * its ack (the events of a read batch in one script call), so that any gateway replica can answer queries and feed subscriptions.
+ * its ack (the events of a read batch in one script call), so that any gateway replica can
+ * answer queries and feed subscriptions.
  */
 export function createProjector(options: ProjectorOptions): StreamConsumer {
   const { redis, keys, feedMaxLength, logger } = options;
   // The commits of one read batch arrive in one turn: they share one script call.
-  const project = batchPerTick(
+  const project = createTickBatcher(
     (entries: ProjectedEntry[]) => projectEvents(redis, keys, entries, feedMaxLength),
-    MAX_EVENTS_PER_CALL,
+    { maxItems: MAX_EVENTS_PER_CALL, groupOf: (entry) => hashTagOf(entry.delivery.stream) },
   );
   return createStreamConsumer<Projection>({
     redis,
