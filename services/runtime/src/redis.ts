@@ -15,8 +15,19 @@ export type ConnectionRole = "commands" | "blocking";
  */
 export function createRedis(url: string, role: ConnectionRole, name: string): Redis {
   const connectionName = `${name}:${role}`;
-  if (role === "blocking") return new Redis(url, { connectionName, maxRetriesPerRequest: null });
-  return new Redis(url, { connectionName, maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  const common = { connectionName, retryStrategy: reconnectDelayMs };
+  if (role === "blocking") return new Redis(url, { ...common, maxRetriesPerRequest: null });
+  return new Redis(url, { ...common, maxRetriesPerRequest: 3, enableAutoPipelining: true });
+}
+
+/**
+ * How long to wait before reconnection attempt `times`: ioredis's backoff, capped at 500 ms
+ * instead of 2 s. A command waits for up to `maxRetriesPerRequest` attempts, so in a long Redis
+ * outage a client learns within about 1.5 s, not 6 s per command, and every app is back within
+ * half a second of Redis.
+ */
+function reconnectDelayMs(times: number): number {
+  return Math.min(times * 50, 500);
 }
 
 /**
