@@ -24,6 +24,12 @@ export const ERROR_CODES = [
    * `extensions.limit`); nothing ran.
    */
   "QUERY_TOO_COMPLEX",
+  /**
+   * Redis, where every order and event lives, cannot be reached right now (down, restarting or
+   * still loading its data); nothing was done. Retry shortly; a subscription resumes with
+   * `after` = its last cursor.
+   */
+  "UNAVAILABLE",
   /** Something unexpected failed; details are logged, not sent. */
   "INTERNAL_SERVER_ERROR",
   /** Set by Yoga: the HTTP request is not a GraphQL request (bad JSON, no query, a batch). */
@@ -46,4 +52,36 @@ export function gatewayError(
   details: Record<string, unknown> = {},
 ): Error {
   return createGraphQLError(message, { extensions: { code, ...details } });
+}
+
+/** Network failures of a Redis connection, as Node reports them. */
+const CONNECTION_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+]);
+
+/**
+ * Whether an error means Redis is out of reach rather than that something is wrong: ioredis
+ * giving up on a command after its retries or on a closed connection, a network failure, or a
+ * Redis that is still loading its data after a restart.
+ */
+export function isRedisUnavailable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 5) return false;
+  const { name, message } = error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (
+    name === "MaxRetriesPerRequestError" ||
+    message.startsWith("Connection is closed") ||
+    message.startsWith("LOADING") ||
+    (code !== undefined && CONNECTION_ERROR_CODES.has(code))
+  ) {
+    return true;
+  }
+  // GraphQL wraps a resolver's error in `originalError`; Node chains errors in `cause`.
+  const { originalError } = error as { originalError?: unknown };
+  return isRedisUnavailable(originalError, depth + 1) || isRedisUnavailable(error.cause, depth + 1);
 }

@@ -19,6 +19,7 @@ import { createPipelineHealth } from "./health/pipeline-health.ts";
 import { clientAddressOf } from "./http/client-address.ts";
 import { useGraphQLSse } from "./http/graphql-sse.ts";
 import { useInputErrorCodes } from "./http/input-error-codes.ts";
+import { maskGatewayError } from "./http/mask-errors.ts";
 import { useNoIntrospection } from "./http/no-introspection.ts";
 import { useQueryLimits } from "./http/query-limits.ts";
 import { createHttpRouter } from "./http/router.ts";
@@ -158,7 +159,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     healthCheckEndpoint: "/healthz",
     landingPage: false,
     graphiql: isGraphiQLOn ? { title: "Conveyor" } : false,
-    maskedErrors: isProduction ? true : { isDev: true },
+    maskedErrors: { maskError: maskGatewayError, isDev: !isProduction },
     maxRequestBodySize: env.MAX_REQUEST_BODY_BYTES,
     cors:
       corsOrigins.length === 0

@@ -152,9 +152,11 @@ export function createEventHub(options: EventHubOptions): EventHub {
     stop() {
       stopping ??= (async () => {
         isStopping = true;
-        // Disconnecting ends the blocked XREAD at once instead of after up to blockMs.
+        // Disconnecting ends the blocked XREAD at once instead of after up to blockMs. But a
+        // read queued on a connection that is still reconnecting to a Redis that went down is
+        // never settled by ioredis's disconnect, so the loop gets a second, no more.
         blocking?.disconnect();
-        await loop;
+        await Promise.race([loop, sleep(1_000)]);
         isRunning = false;
       })();
       return stopping;
