@@ -15,7 +15,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createStreamConsumer, type Handler, type StreamConsumer } from "./consumer.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
-import { createRedis } from "./redis.ts";
+import { createRedis, replyToRecord } from "./redis.ts";
 
 const redisUrl = inject("redisUrl");
 const logger = pino({ level: "silent" });
@@ -124,6 +124,11 @@ async function setup(): Promise<Setup> {
       return Number(count);
     },
   };
+}
+
+async function consumerNames(t: Setup, stream: string): Promise<string[]> {
+  const consumers = (await t.redis.xinfo("CONSUMERS", stream, "inventory")) as unknown[];
+  return consumers.map((raw) => String(replyToRecord(raw).name)).sort();
 }
 
 describe("stream consumer", () => {
@@ -278,6 +283,25 @@ describe("stream consumer", () => {
       "orphan-4",
     ]);
     expect(await t.pendingCount()).toBe(0);
+    // With its entries done, the dead consumer (no lease, nothing pending) leaves the group.
+    await waitFor("the dead consumer to be removed", async () => {
+      const names = await consumerNames(t, input);
+      return names.length === 1 && names[0] === "live-consumer";
+    });
+  });
+
+  it("never removes a live consumer, busy or idle, however long it waits for entries", async () => {
+    const t = await setup();
+    const input = t.keys.stream("order.created");
+    await t.start(async (event) => [reserved(event)], { consumer: "replica-a" });
+    await t.start(async (event) => [reserved(event)], { consumer: "replica-b" });
+    for (let i = 0; i < 20; i += 1) await t.add(orderCreated(`both-${i}`));
+    await waitFor("20 outputs", async () => (await t.outputs()).length === 20);
+    const readers = await consumerNames(t, input);
+    // Many claim intervals (100 ms) and lease lengths (300 ms) with nothing to read.
+    await sleep(2_000);
+    expect(await consumerNames(t, input)).toEqual(readers);
+    expect(readers.length).toBeGreaterThan(0);
   });
 
   it("claims entries around its own fresher pending entry without dead-lettering any", async () => {

@@ -10,6 +10,7 @@ import {
 import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { removeDeadConsumers, renewConsumerLease } from "./dead-consumers.ts";
 import { createLimiter } from "./limiter.ts";
 import { type Outcome, runtimeMetrics } from "./metrics.ts";
 import { isBusyGroupError, isNoGroupError } from "./redis.ts";
@@ -68,7 +69,10 @@ export interface StreamConsumerOptions<TOutcome> {
    * slowest handler, or live work is stolen and done twice. Default 30,000 ms.
    */
   claimIdleMs?: number;
-  /** How often to look for entries to claim. Default: half of `claimIdleMs`. */
+  /**
+   * How often to look for entries to claim, renew this consumer's lease and remove dead
+   * consumers (no lease, nothing pending) from the group. Default: half of `claimIdleMs`.
+   */
   claimIntervalMs?: number;
   /** Deliveries after which an entry goes to the dead-letter stream. Default 5. */
   maxDeliveries?: number;
@@ -346,6 +350,23 @@ export function createStreamConsumer<TOutcome>(
    * cover this consumer's own pending entries between them and run out before the last ones.
    * An entry missing from the answer is no longer ours (acknowledged or claimed meanwhile).
    */
+  /**
+   * Keeps this consumer's lease (three claim intervals long, renewed every one), then removes
+   * the consumers of the group that died: their entries are claimed by now and no lease is live.
+   */
+  async function renewLeaseAndRemoveDead(): Promise<void> {
+    await renewConsumerLease(redis, {
+      streams: streamKeys,
+      group,
+      name: consumer,
+      leaseMs: 3 * claimIntervalMs,
+    });
+    for (const stream of streamKeys) {
+      const removed = await removeDeadConsumers(redis, { stream, group, self: consumer });
+      if (removed.length > 0) log.info({ stream, removed }, "removed dead consumers");
+    }
+  }
+
   async function deliveryCounts(stream: string, entries: RawEntry[]): Promise<Map<string, number>> {
     const pipeline = redis.pipeline();
     for (const [id] of entries) pipeline.xpending(stream, group, id, id, 1, consumer);
@@ -376,6 +397,7 @@ export function createStreamConsumer<TOutcome>(
     const run = () => {
       if (isStopping || claiming) return;
       claiming = claimStale()
+        .then(renewLeaseAndRemoveDead)
         .catch((error) => {
           if (isNoGroupError(error)) return ensureGroups();
           log.error({ err: error }, "claiming stale entries failed");
