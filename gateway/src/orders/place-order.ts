@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type Price, readPrices } from "@conveyor/catalog";
 import { createEvent, createUlidFactory, type Keys, type OrderLine } from "@conveyor/contract";
 import { withProducerSpans } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
@@ -7,7 +8,6 @@ import { type Order, traceIdOf } from "../read-model/records.ts";
 import { PlaceOrderInput } from "./order-input.ts";
 import type { OrderStore } from "./order-store.ts";
 import { type NewOrder, storeNewOrder } from "./place-order-script.ts";
-import { type Price, readPrices } from "./prices.ts";
 
 /** The largest amount a `Money.amountCents` can carry (GraphQL `Int` is 32-bit). */
 export const MAX_TOTAL_CENTS = 2 ** 31 - 1;

@@ -2,6 +2,7 @@ import { createKeys, type Keys } from "@conveyor/contract";
 import { uniquePrefix } from "@conveyor/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { readPrices } from "./prices.ts";
 import { getProducts, listProducts, restock } from "./products.ts";
 import { SEED_PRODUCTS, seedCatalog } from "./seed.ts";
 
@@ -115,5 +116,14 @@ describe("restock", () => {
       await expect(restock(redis, keys, "KB-001", quantity)).rejects.toThrow(RangeError);
     }
     expect((await getProducts(redis, keys, ["KB-001"])).get("KB-001")?.stock).toBe(2);
+  });
+});
+
+describe("readPrices", () => {
+  it("prices the catalog's skus once each, and leaves out unknown or unpriced ones", async () => {
+    await seedCatalog(redis, keys, { initialStock: 1 });
+    await redis.hset(keys.product("BROKEN-1"), "name", "No price", "currency", "USD");
+    const prices = await readPrices(redis, keys, ["KB-001", "NOPE-1", "KB-001", "BROKEN-1"]);
+    expect([...prices.entries()]).toEqual([["KB-001", { priceCents: 8999, currency: "USD" }]]);
   });
 });

@@ -13,7 +13,7 @@ const CENTS = /^\d{1,15}$/;
  * The catalog prices of these skus; a sku that is not in the catalog (or whose product hash has
  * no valid price) is absent from the map.
  *
- * Pricing reads no stock, so unlike the catalog's `getProducts` it needs no `MULTI` to see
+ * Pricing reads no stock, so unlike `getProducts` it needs no `MULTI` to see
  * descriptions and stock at one instant: plain reads issued in one tick share the connection's
  * automatic pipeline, where a transaction costs a socket write of its own.
  */
