@@ -41,7 +41,9 @@ export function formatReport(result: SoakResult): string {
     `restocked          ${f.restocked} units of the scarce sku`,
     `group consumers    ${Object.entries(f.consumersListed)
       .map(([group, count]) => `${group} ${count}`)
-      .join(", ")} listed at the end (every process that ever read stays listed)`,
+      .join(
+        ", ",
+      )} listed at the end (killed ones leave once their entries are claimed; on Redis 7.0 a live one is listed once it has received entries)`,
     `duration           ${(f.durationMs / 1000).toFixed(1)} s (placing ${(f.placementMs / 1000).toFixed(1)} s, drain ${(f.drainMs / 1000).toFixed(1)} s)`,
     "",
     ...result.checks.map((check) => `${check.ok ? "✓" : "✗"} ${check.name} — ${check.detail}`),
