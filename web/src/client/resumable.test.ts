@@ -112,6 +112,23 @@ describe("resumable subscriptions", () => {
     expect(received).toHaveLength(1);
   });
 
+  it("comes back with its cursor, as often as needed, while the gateway says Redis is unavailable", async () => {
+    vi.useFakeTimers();
+    const { streams, forward, sink, received, monitor } = setUp();
+    forward(request(EVENTS, {})).subscribe(sink);
+    streams[0]?.sink.next(eventResult("4-0"));
+    streams[0]?.sink.next(failure("unreachable", "UNAVAILABLE"));
+    expect(monitor.getState()).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(10);
+    streams[1]?.sink.next(failure("unreachable", "UNAVAILABLE"));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(streams.length).toBeGreaterThanOrEqual(3);
+    for (const stream of streams.slice(1))
+      expect(stream.sentVariables[0]).toEqual({ after: "4-0" });
+    expect(received).toHaveLength(1);
+    expect(sink.error).not.toHaveBeenCalled();
+  });
+
   it("goes on live when the feed no longer holds the events after its cursor", async () => {
     vi.useFakeTimers();
     const { streams, forward, sink, received } = setUp();

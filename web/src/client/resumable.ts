@@ -48,7 +48,8 @@ let nextStreamId = 0;
  * repeating events. Every event a stream delivers moves its `after` variable to that event's
  * cursor; graphql-sse serialises the request again on each retry, so a reconnection asks for
  * exactly the events after the last one seen. A stream the server ends (shutdown) or closes
- * as too slow (`SLOW_SUBSCRIBER`) is started again the same way; one whose cursor the feed no
+ * as too slow (`SLOW_SUBSCRIBER`), or while Redis is unreachable (`UNAVAILABLE`), is started
+ * again the same way, with a growing delay; one whose cursor the feed no
  * longer holds (`CURSOR_EXPIRED`) goes on live. Each stream reports its link
  * state to the monitor, for the "reconnecting" banner.
  */
@@ -90,7 +91,11 @@ export function createResumableSubscriptions(options: ResumableSubscriptionsOpti
                 if (isClosed) return;
                 const result = next as ExecutionResult;
                 const codes = errorCodes(result);
-                if (codes.includes("SLOW_SUBSCRIBER")) return resubscribe();
+                // Closed as too slow, or Redis unreachable for now: both say "come back with
+                // your cursor", and resubscribe backs off between attempts.
+                if (codes.includes("SLOW_SUBSCRIBER") || codes.includes("UNAVAILABLE")) {
+                  return resubscribe();
+                }
                 // Away so long that the feed no longer holds what followed the last event:
                 // those events are gone for good, so carry on live rather than stop.
                 if (codes.includes("CURSOR_EXPIRED") && payload.variables.after !== undefined) {
