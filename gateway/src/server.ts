@@ -17,18 +17,17 @@ import { createEventHub } from "./feed/event-hub.ts";
 import { createFeedSubscriptions } from "./feed/subscriptions.ts";
 import { createPipelineHealth } from "./health/pipeline-health.ts";
 import { clientAddressOf } from "./http/client-address.ts";
-import { useGraphQLSse } from "./http/graphql-sse.ts";
 import { useInputErrorCodes } from "./http/input-error-codes.ts";
 import { maskGatewayError } from "./http/mask-errors.ts";
 import { useNoIntrospection } from "./http/no-introspection.ts";
 import { useQueryLimits } from "./http/query-limits.ts";
+import { useRequestBodyLimit } from "./http/request-body-limit.ts";
 import { createHttpRouter } from "./http/router.ts";
 import {
   DASHBOARD_CONTENT_SECURITY_POLICY,
   securityHeadersFor,
   useGraphiQLContentSecurityPolicy,
 } from "./http/security-headers.ts";
-import { whenOutputFits } from "./http/sse-output-limit.ts";
 import { yogaLoggerFor } from "./http/yoga-logger.ts";
 import { observePipeline } from "./metrics.ts";
 import { createOrderStore } from "./orders/order-store.ts";
@@ -36,6 +35,12 @@ import { createOrderPlacer } from "./orders/place-order.ts";
 import { createRateLimiter } from "./orders/rate-limit.ts";
 import { createProjector } from "./read-model/projector.ts";
 import { type GatewayContext, type GatewayServices, schema } from "./schema/index.ts";
+import { useGraphQLSse } from "./subscriptions/graphql-sse.ts";
+import {
+  createSubscriptionMultiplexer,
+  type MultiplexerStats,
+} from "./subscriptions/multiplexer.ts";
+import { useMultiplexedSubscriptions } from "./subscriptions/yoga-sse.ts";
 
 /** Options of {@link createGateway}. */
 export interface GatewayOptions {
@@ -58,6 +63,8 @@ export interface Gateway {
   readonly port: number;
   readonly keys: Keys;
   readonly logger: Logger;
+  /** Cohorts, subscribers and executions of the subscription multiplexer, now. */
+  subscriptionStats(): MultiplexerStats;
 }
 
 type ServerContext = { req: IncomingMessage; res: ServerResponse };
@@ -113,7 +120,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     windowMs: env.HEALTH_WINDOW_MS,
   });
   // Nobody else trims shipment.created (no service reads it); trimming follows every group.
-  observePipeline(health, () => hub.listenerCount);
+  observePipeline(health, () => multiplexer.stats().members);
   const trimmer = createStreamTrimmer({
     redis,
     streams: topologyStreams(keys, EVENT_TYPES),
@@ -129,6 +136,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       keys,
       orders,
       idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+      priceMaxAgeMs: env.PRICE_MAX_AGE_MS,
     }),
     placeOrderLimiter: createRateLimiter({
       redis,
@@ -149,6 +157,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       env.TRACE_LINK_TEMPLATE ? env.TRACE_LINK_TEMPLATE.replaceAll("{traceId}", traceId) : null,
   };
 
+  const multiplexer = createSubscriptionMultiplexer({
+    hub,
+    scopeOf: () => "anonymous",
+    maskError: maskGatewayError,
+    isDev: !isProduction,
+  });
+  const subscriptions = useMultiplexedSubscriptions(multiplexer);
+
   let isStarted = false;
   const isGraphiQLOn = env.GRAPHIQL ?? !isProduction;
   // No CORS headers at all means browsers allow the same origin only.
@@ -160,7 +176,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     landingPage: false,
     graphiql: isGraphiQLOn ? { title: "Conveyor" } : false,
     maskedErrors: { maskError: maskGatewayError, isDev: !isProduction },
-    maxRequestBodySize: env.MAX_REQUEST_BODY_BYTES,
+    // Enforced by useRequestBodyLimit, which counts only bodies of undeclared length.
+    maxRequestBodySize: false,
     cors:
       corsOrigins.length === 0
         ? false
@@ -171,10 +188,9 @@ export function createGateway(options: GatewayOptions): Gateway {
             maxAge: 600,
           },
     logging: yogaLoggerFor(logger.child({ component: "yoga" })),
-    context: ({ req, res }) => ({
+    context: ({ req }) => ({
       services,
       clientAddress: clientAddressOf(req, env.TRUST_PROXY),
-      whenOutputFits: () => whenOutputFits(res),
     }),
     plugins: [
       ...useQueryLimits({
@@ -185,7 +201,13 @@ export function createGateway(options: GatewayOptions): Gateway {
         maxDirectives: env.MAX_QUERY_DIRECTIVES,
         isBlockingFieldSuggestions: env.BLOCK_FIELD_SUGGESTIONS ?? isProduction,
       }),
-      useGraphQLSse({ endpoint: "/graphql/stream", logger }),
+      subscriptions.plugin,
+      useGraphQLSse({
+        endpoint: "/graphql/stream",
+        logger,
+        takePrepared: subscriptions.takePrepared,
+      }),
+      useRequestBodyLimit(env.MAX_REQUEST_BODY_BYTES),
       useInputErrorCodes(),
       ...((env.INTROSPECTION ?? !isProduction) ? [] : [useNoIntrospection()]),
       ...(isGraphiQLOn ? [useGraphiQLContentSecurityPolicy()] : []),
@@ -200,7 +222,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             redis: isRedisUp,
             projector: projector.isRunning,
             feed: hub.isRunning,
-            subscribers: hub.listenerCount,
+            subscribers: multiplexer.stats().members,
           };
           const isReady = isStarted && isRedisUp && projector.isRunning && hub.isRunning;
           return new fetchAPI.Response(
@@ -241,6 +263,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   return {
     keys,
     logger,
+    subscriptionStats: multiplexer.stats,
     get port() {
       return port();
     },

@@ -1,3 +1,4 @@
+import { createEvent } from "@conveyor/contract";
 import {
   type Collector,
   collect,
@@ -18,6 +19,21 @@ const ORDER_EVENTS = `subscription Watch($orderId: ID!, $after: String) {
   orderEvents(orderId: $orderId, after: $after) { ${EVENT_FIELDS} }
 }`;
 const EVENTS = `subscription Firehose($after: String) { events(after: $after) { ${EVENT_FIELDS} } }`;
+
+/** An order.created of about 10 kB (100 lines with long skus). */
+function bigEventOf(orderId: string) {
+  const items = Array.from({ length: 100 }, (_, i) => ({
+    sku: `SKU-${String(i).padStart(3, "0")}-${"x".repeat(56)}`,
+    quantity: 1,
+    unitPriceCents: 100,
+  }));
+  return createEvent({
+    type: "order.created",
+    orderId,
+    producer: "gateway",
+    data: { customerId: "c", items, totalCents: 10_000, currency: "USD", paymentToken: "tok_visa" },
+  });
+}
 
 const LIFE = ["order.created", "inventory.reserved", "payment.processed", "shipment.created"];
 
@@ -165,29 +181,32 @@ describe.each([
   });
 
   it("closes only the subscriber that falls behind, with SLOW_SUBSCRIBER and where to resume", async () => {
-    const test = await startTestGateway({ SUBSCRIBER_BUFFER_SIZE: "5" });
+    // A burst of 20 events of ~10 kB is handed over in one turn: past the smallest output bound
+    // (64 kB) the connection counts as reading slowly until the turn's frames have left, so the
+    // rest of the burst waits in the subscriber's buffer of 5, which overflows.
+    const test = await startTestGateway({
+      SUBSCRIBER_BUFFER_SIZE: "5",
+      SSE_MAX_BUFFERED_BYTES: "65536",
+    });
     const client = sseClient(test.gateway.streamUrl, singleConnection);
     const [slowOrder, calmOrder] = [testOrderId(), testOrderId()];
-    const slow = collect(client, ORDER_EVENTS, { orderId: slowOrder });
+    const withData = ORDER_EVENTS.replace(EVENT_FIELDS, `${EVENT_FIELDS} data`);
+    const slow = collect(client, withData, { orderId: slowOrder });
     const calm = collect(client, ORDER_EVENTS, { orderId: calmOrder });
     await waitForSubscribers(test, 2);
 
-    const [firstCursor] = await appendToFeedAtOnce(test.redis, test.keys, [
-      eventsOf(slowOrder).created(),
-    ]);
+    await appendToFeedAtOnce(test.redis, test.keys, [eventsOf(slowOrder).created()]);
     await received(slow, 1);
     // One burst of more events than the buffer holds: the hub hands them over all at once.
-    const burst = Array.from({ length: 20 }, () => eventsOf(slowOrder).shipped());
+    const burst = Array.from({ length: 20 }, () => bigEventOf(slowOrder));
     await appendToFeedAtOnce(test.redis, test.keys, [...burst, eventsOf(calmOrder).created()]);
 
     await slow.done;
     const failure = slow.results.at(-1)?.errors?.[0];
-    expect(failure?.extensions).toMatchObject({
-      code: "SLOW_SUBSCRIBER",
-      resumeAfter: firstCursor,
-    });
-    expect(failure?.message).toContain(`after: "${firstCursor}"`);
-    expect(slow.events).toHaveLength(1);
+    const lastCursor = slow.events.at(-1)?.cursor;
+    expect(failure?.extensions).toMatchObject({ code: "SLOW_SUBSCRIBER", resumeAfter: lastCursor });
+    expect(failure?.message).toContain(`after: "${lastCursor}"`);
+    expect(slow.events.length).toBeLessThan(21);
 
     await received(calm, 1);
     await appendToFeedAtOnce(test.redis, test.keys, [eventsOf(calmOrder).reserved()]);
@@ -199,9 +218,10 @@ describe.each([
       async () => (await subscribersOf(test)) === 1,
     );
 
-    // Resuming where it was told to gets the burst from the order's history.
-    const resumed = collect(client, ORDER_EVENTS, { orderId: slowOrder, after: firstCursor });
-    expect(await received(resumed, 20)).toHaveLength(20);
+    // Resuming where it was told to gets the rest of the burst from the order's history.
+    const missed = 21 - slow.events.length;
+    const resumed = collect(client, withData, { orderId: slowOrder, after: lastCursor });
+    expect(await received(resumed, missed)).toHaveLength(missed);
   });
 
   it("answers a malformed cursor with BAD_USER_INPUT", async () => {

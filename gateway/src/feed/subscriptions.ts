@@ -4,13 +4,9 @@ import type { Redis } from "ioredis";
 import { gatewayError } from "../errors.ts";
 import type { OrderStore } from "../orders/order-store.ts";
 import { eventFromFeedEntry, type OrderEvent } from "../read-model/records.ts";
+import { createEventFeed, type EventFeed } from "../subscriptions/event-feed.ts";
 import { compareCursors, isCursor } from "./cursor.ts";
 import type { EventHub } from "./event-hub.ts";
-import {
-  createSubscriptionStream,
-  type StreamItem,
-  type WhenReady,
-} from "./subscription-stream.ts";
 
 /** Options of {@link createFeedSubscriptions}. */
 export interface FeedSubscriptionsOptions {
@@ -24,16 +20,12 @@ export interface FeedSubscriptionsOptions {
   pageSize: number;
 }
 
-/** The two event subscriptions of the API, as async iterators of events (and a final error). */
+/** The two event subscriptions of the API, as feeds the multiplexer can share. */
 export interface FeedSubscriptions {
   /** One order's history, then its live events. */
-  orderEvents(
-    orderId: string,
-    after: string | undefined,
-    whenReady?: WhenReady,
-  ): AsyncIterableIterator<StreamItem>;
+  orderEvents(orderId: string, after: string | undefined): EventFeed;
   /** Every event after `after` (from the feed), then live; without `after`, live from now. */
-  events(after: string | undefined, whenReady?: WhenReady): AsyncIterableIterator<StreamItem>;
+  events(after: string | undefined): EventFeed;
 }
 
 function checkCursor(after: string | undefined): void {
@@ -94,54 +86,32 @@ export function createFeedSubscriptions(options: FeedSubscriptionsOptions): Feed
     }
   }
 
+  const feedOf = (
+    orderId: string | undefined,
+    after: string | undefined,
+    catchUp: EventFeed["catchUp"],
+  ) => createEventFeed({ hub, orderId, after, catchUp, capacity: bufferSize, overflowError });
+
   return {
-    orderEvents(orderId, after, whenReady) {
-      return createSubscriptionStream({
-        capacity: bufferSize,
-        after,
-        overflowError,
-        whenReady,
-        async open(push) {
-          // Checked here, not before: an error from the stream reaches clients of every
-          // transport as a GraphQL error (graphql-sse answers a failed subscribe with a 400).
-          checkCursor(after);
-          if (orderId.length === 0 || orderId.length > 64) {
-            throw gatewayError("BAD_USER_INPUT", "orderId must be 1 to 64 characters");
-          }
-          const subscription = hub.subscribe(orderId, push);
-          try {
-            const history = await orders.history(orderId);
-            return { detach: subscription.unsubscribe, catchUp: history.values() };
-          } catch (error) {
-            subscription.unsubscribe();
-            throw error;
-          }
-        },
+    orderEvents(orderId, after) {
+      return feedOf(orderId, after, async () => {
+        // Checked here, not before: an error from opening reaches clients of every transport
+        // as a GraphQL error in the stream (graphql-sse answers a failed subscribe with a 400).
+        checkCursor(after);
+        if (orderId.length === 0 || orderId.length > 64) {
+          throw gatewayError("BAD_USER_INPUT", "orderId must be 1 to 64 characters");
+        }
+        // Read after the member joined the live source: whatever it misses here arrives live.
+        const history = await orders.history(orderId);
+        return { events: history.values() };
       });
     },
-    events(after, whenReady) {
-      return createSubscriptionStream({
-        capacity: bufferSize,
-        after,
-        overflowError,
-        whenReady,
-        async open(push) {
-          checkCursor(after);
-          const subscription = hub.subscribe(undefined, push);
-          if (after === undefined) {
-            return { detach: subscription.unsubscribe, startAfter: subscription.position };
-          }
-          try {
-            await checkNotTrimmed(after);
-          } catch (error) {
-            subscription.unsubscribe();
-            throw error;
-          }
-          return {
-            detach: subscription.unsubscribe,
-            catchUp: feedRange(after, subscription.position),
-          };
-        },
+    events(after) {
+      return feedOf(undefined, after, async (position) => {
+        checkCursor(after);
+        if (after === undefined) return { startAfter: position };
+        await checkNotTrimmed(after);
+        return { events: feedRange(after, position) };
       });
     },
   };

@@ -25,16 +25,13 @@ export interface HttpRouterOptions {
   logger: Logger;
 }
 
-/** The graphql-sse endpoint, whose event streams are bounded. */
-const EVENT_STREAM_PATH = /^\/graphql\/stream(\?|$)/;
-
 const GRAPHQL_PATHS = /^\/(graphql|healthz|readyz)(\/|\?|$)/;
 
 /**
  * The gateway's one port: GraphQL and health go to Yoga, `/metrics` to Prometheus (when
  * telemetry is on), and everything else to the dashboard's static files, with `index.html` for
  * client-side routes. Hashed assets are cached for good; `index.html` never is. Every response
- * carries the security headers; graphql-sse streams are bounded for clients that stop reading,
+ * carries the security headers; event streams are bounded for clients that stop reading,
  * and the frames an event stream is written in one turn share a socket write.
  */
 export function createHttpRouter(options: HttpRouterOptions): Handler {
@@ -61,17 +58,17 @@ export function createHttpRouter(options: HttpRouterOptions): Handler {
   return (request, response) => {
     const path = request.url ?? "/";
     applyHeaders(response, options.headers);
-    if (options.eventStreams.maxBufferedBytes > 0 && EVENT_STREAM_PATH.test(path)) {
-      boundEventStream(response, {
-        ...options.eventStreams,
-        onStalled: (bufferedBytes) =>
-          options.logger.warn(
-            { client: request.socket.remoteAddress, bufferedBytes },
-            "closed an event stream whose client stopped reading",
-          ),
-      });
-    }
     if (GRAPHQL_PATHS.test(path)) {
+      if (options.eventStreams.maxBufferedBytes > 0) {
+        boundEventStream(response, {
+          ...options.eventStreams,
+          onStalled: (bufferedBytes) =>
+            options.logger.warn(
+              { client: request.socket.remoteAddress, bufferedBytes },
+              "closed an event stream whose client stopped reading",
+            ),
+        });
+      }
       batchEventStreamWrites(response);
       return options.graphql(request, response);
     }

@@ -1,6 +1,5 @@
 import type { Keys } from "@conveyor/contract";
 import type { Redis } from "ioredis";
-import type { WhenReady } from "../feed/subscription-stream.ts";
 import type { FeedSubscriptions } from "../feed/subscriptions.ts";
 import type { PipelineHealth } from "../health/pipeline-health.ts";
 import type { OrderStore } from "../orders/order-store.ts";
@@ -25,6 +24,4 @@ export interface GatewayContext {
   services: GatewayServices;
   /** The caller's network address, for per-client limits. */
   clientAddress: string;
-  /** Whether the response can take another subscription event now (slow readers push back). */
-  whenOutputFits: WhenReady;
 }

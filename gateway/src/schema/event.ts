@@ -1,5 +1,5 @@
-import type { StreamItem } from "../feed/subscription-stream.ts";
 import type { OrderEvent } from "../read-model/records.ts";
+import type { StreamItem } from "../subscriptions/event-feed.ts";
 import { builder } from "./builder.ts";
 
 /** The GraphQL `OrderEvent` type. */
@@ -22,7 +22,11 @@ export const OrderEventRef = builder.objectRef<OrderEvent>("OrderEvent").impleme
   }),
 });
 
-/** Passes events through and turns the stream's final error into this event's GraphQL error. */
+/**
+ * Passes events through and turns a stream's final error into this field's GraphQL error. The
+ * multiplexer executes each event once for every subscriber of a cohort, so nothing below a
+ * subscription field may read the per-request context.
+ */
 function resolveItem(item: StreamItem): OrderEvent {
   if (item instanceof Error) throw item;
   return item;
@@ -37,8 +41,8 @@ builder.subscriptionFields((t) => ({
       orderId: t.arg.id({ required: true }),
       after: t.arg.string({ description: "Only events after this cursor." }),
     },
-    subscribe: (_root, args, { services, whenOutputFits }) =>
-      services.feed.orderEvents(String(args.orderId), args.after ?? undefined, whenOutputFits),
+    subscribe: (_root, args, { services }) =>
+      services.feed.orderEvents(String(args.orderId), args.after ?? undefined),
     resolve: resolveItem,
   }),
   events: t.field({
@@ -46,8 +50,7 @@ builder.subscriptionFields((t) => ({
     description:
       "Every event of every order. With `after`, the events since that cursor first, then live; without it, live from now.",
     args: { after: t.arg.string({ description: "Only events after this cursor." }) },
-    subscribe: (_root, args, { services, whenOutputFits }) =>
-      services.feed.events(args.after ?? undefined, whenOutputFits),
+    subscribe: (_root, args, { services }) => services.feed.events(args.after ?? undefined),
     resolve: resolveItem,
   }),
 }));
