@@ -58,6 +58,8 @@ export const gatewayEnvShape = {
   TRACE_LINK_TEMPLATE: z.string().default("http://localhost:16686/trace/{traceId}"),
   /** How long an idempotency key of placeOrder is remembered. */
   IDEMPOTENCY_TTL_SECONDS: positiveInt.default(86_400),
+  /** How long placeOrder reuses a catalog price before reading it again (0: every order). */
+  PRICE_MAX_AGE_MS: limit.default(5_000),
   /**
    * placeOrder calls per client address per minute, counted in Redis so that every replica
    * shares the count; 0 = unlimited. Default: 600 in production, unlimited otherwise.

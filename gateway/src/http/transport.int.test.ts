@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http";
 import { describe, expect, it } from "vitest";
 import { startTestGateway } from "../testing/test-gateway.ts";
 
@@ -54,6 +55,34 @@ describe("HTTP transport", () => {
       body: JSON.stringify({ query: `{ products { sku } } #${"x".repeat(2000)}` }),
     });
     expect(response.status).toBe(413);
+  });
+
+  it("counts a chunked body (no Content-Length) as it arrives: a small one runs, a large one is refused", async () => {
+    const test = await startTestGateway({ MAX_REQUEST_BODY_BYTES: "1000" });
+    const post = (body: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const request = httpRequest(test.gateway.url, {
+          method: "POST",
+          headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+        });
+        request.on("error", reject);
+        request.on("response", (response) => {
+          let text = "";
+          response.on("data", (chunk: Buffer) => {
+            text += chunk.toString("utf8");
+          });
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+        });
+        for (let at = 0; at < body.length; at += 300) request.write(body.slice(at, at + 300));
+        request.end();
+      });
+    const small = await post(JSON.stringify({ query: "{ products { sku } }" }));
+    expect(small.status).toBe(200);
+    expect(JSON.parse(small.text).data.products.length).toBeGreaterThan(0);
+    const large = await post(
+      JSON.stringify({ query: `{ products { sku } } #${"x".repeat(2000)}` }),
+    );
+    expect(large.status).toBe(413);
   });
 
   it("serves /healthz and /readyz on the GraphQL port", async () => {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Price, readPrices } from "@conveyor/catalog";
+import { createPriceBook, type Price } from "@conveyor/catalog";
 import { createEvent, createUlidFactory, type Keys, type OrderLine } from "@conveyor/contract";
 import { withProducerSpans } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
@@ -19,6 +19,8 @@ export interface OrderPlacerOptions {
   orders: OrderStore;
   /** How long an idempotency key keeps naming its order. */
   idempotencyTtlSeconds: number;
+  /** How long a catalog price is reused before it is read again (see `createPriceBook`). */
+  priceMaxAgeMs: number;
 }
 
 /** Places orders: validates, prices from the catalog, stores and publishes `order.created`. */
@@ -71,15 +73,12 @@ function newOrderOf(event: NewOrder["event"], traceId: string | null): Order {
  */
 export function createOrderPlacer(options: OrderPlacerOptions): PlaceOrder {
   const { redis, keys, orders, idempotencyTtlSeconds } = options;
+  const priceBook = createPriceBook(redis, keys, { maxAgeMs: options.priceMaxAgeMs });
 
   async function price(
     input: PlaceOrderInput,
   ): Promise<{ lines: OrderLine[]; totalCents: number; currency: string }> {
-    const prices = await readPrices(
-      redis,
-      keys,
-      input.items.map((item) => item.sku),
-    );
+    const prices = await priceBook.pricesOf(input.items.map((item) => item.sku));
     const unknown = [...new Set(input.items.map((item) => item.sku))].filter(
       (sku) => !prices.has(sku),
     );

@@ -34,3 +34,48 @@ export async function readPrices(
   });
   return prices;
 }
+
+/** Prices read through a short-lived in-process cache: see {@link createPriceBook}. */
+export interface PriceBook {
+  /** The prices of these skus, as {@link readPrices} gives them. */
+  pricesOf(skus: readonly string[]): Promise<Map<string, Price>>;
+}
+
+/** Options of {@link createPriceBook}. */
+export interface PriceBookOptions {
+  /** How long a price read from Redis is reused. Default 5 s; 0 reads every time. */
+  maxAgeMs?: number;
+}
+
+/**
+ * Prices for placing orders, reused for `maxAgeMs` after they were read: pricing then costs no
+ * Redis round trip, so placing an order is one (its script). A price changed in the catalog is
+ * charged within `maxAgeMs`, as a shop's price change reaches carts that were already open.
+ * Skus the catalog does not know are read again every time, so a product added is sold at once.
+ */
+export function createPriceBook(
+  redis: Redis,
+  keys: Keys,
+  options: PriceBookOptions = {},
+): PriceBook {
+  const maxAgeMs = options.maxAgeMs ?? 5_000;
+  const known = new Map<string, { price: Price; readAtMs: number }>();
+  return {
+    async pricesOf(skus) {
+      const now = performance.now();
+      const prices = new Map<string, Price>();
+      const missing: string[] = [];
+      for (const sku of skus) {
+        const cached = known.get(sku);
+        if (cached && now - cached.readAtMs < maxAgeMs) prices.set(sku, cached.price);
+        else missing.push(sku);
+      }
+      if (missing.length === 0) return prices;
+      for (const [sku, price] of await readPrices(redis, keys, missing)) {
+        prices.set(sku, price);
+        if (maxAgeMs > 0) known.set(sku, { price, readAtMs: now });
+      }
+      return prices;
+    },
+  };
+}

@@ -2,7 +2,7 @@ import { createKeys, type Keys } from "@conveyor/contract";
 import { uniquePrefix } from "@conveyor/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { readPrices } from "./prices.ts";
+import { createPriceBook, readPrices } from "./prices.ts";
 import { getProducts, listProducts, restock } from "./products.ts";
 import { SEED_PRODUCTS, seedCatalog } from "./seed.ts";
 
@@ -125,5 +125,20 @@ describe("readPrices", () => {
     await redis.hset(keys.product("BROKEN-1"), "name", "No price", "currency", "USD");
     const prices = await readPrices(redis, keys, ["KB-001", "NOPE-1", "KB-001", "BROKEN-1"]);
     expect([...prices.entries()]).toEqual([["KB-001", { priceCents: 8999, currency: "USD" }]]);
+  });
+});
+
+describe("createPriceBook", () => {
+  it("reuses a price until it is older than maxAgeMs, and reads unknown skus every time", async () => {
+    await seedCatalog(redis, keys, { initialStock: 1 });
+    const book = createPriceBook(redis, keys, { maxAgeMs: 300 });
+    expect((await book.pricesOf(["KB-001"])).get("KB-001")?.priceCents).toBe(8999);
+    await redis.hset(keys.product("KB-001"), "priceCents", "9999");
+    await redis.hset(keys.product("NEW-1"), "name", "New", "priceCents", "100", "currency", "USD");
+    const soon = await book.pricesOf(["KB-001", "NEW-1"]);
+    expect(soon.get("KB-001")?.priceCents).toBe(8999);
+    expect(soon.get("NEW-1")?.priceCents).toBe(100);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect((await book.pricesOf(["KB-001"])).get("KB-001")?.priceCents).toBe(9999);
   });
 });
