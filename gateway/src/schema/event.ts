@@ -1,4 +1,5 @@
 import type { StreamItem } from "../feed/subscription-stream.ts";
+import { recordSubscriptionEnd } from "../metrics.ts";
 import type { OrderEvent } from "../read-model/records.ts";
 import { builder } from "./builder.ts";
 
@@ -22,11 +23,19 @@ export const OrderEventRef = builder.objectRef<OrderEvent>("OrderEvent").impleme
   }),
 });
 
-/** Passes events through and turns the stream's final error into this event's GraphQL error. */
-function resolveItem(item: StreamItem): OrderEvent {
-  if (item instanceof Error) throw item;
-  return item;
-}
+/**
+ * Passes events through and turns the stream's final error into this event's GraphQL error
+ * (counted when it closes a slow subscriber).
+ */
+const resolveItemOf =
+  (subscription: string) =>
+  (item: StreamItem): OrderEvent => {
+    if (item instanceof Error) {
+      recordSubscriptionEnd(subscription, item);
+      throw item;
+    }
+    return item;
+  };
 
 builder.subscriptionFields((t) => ({
   orderEvents: t.field({
@@ -39,7 +48,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: (_root, args, { services, whenOutputFits }) =>
       services.feed.orderEvents(String(args.orderId), args.after ?? undefined, whenOutputFits),
-    resolve: resolveItem,
+    resolve: resolveItemOf("orderEvents"),
   }),
   events: t.field({
     type: OrderEventRef,
@@ -48,6 +57,6 @@ builder.subscriptionFields((t) => ({
     args: { after: t.arg.string({ description: "Only events after this cursor." }) },
     subscribe: (_root, args, { services, whenOutputFits }) =>
       services.feed.events(args.after ?? undefined, whenOutputFits),
-    resolve: resolveItem,
+    resolve: resolveItemOf("events"),
   }),
 }));
