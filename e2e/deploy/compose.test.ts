@@ -45,6 +45,19 @@ const WORKERS = ["inventory", "payment", "shipment"] as const;
 /** The services of the monitoring profile. */
 const MONITORING_SERVICES = ["prometheus", "grafana"] as const;
 
+/**
+ * Settings the stack deliberately sets to something else than the app's own default, and why.
+ * Any other setting in docker-compose.yml must resolve to the app's default (a copy that drifts,
+ * like CONCURRENCY=64 on payment whose default is 256, is caught).
+ */
+const DELIBERATE_DEVIATIONS: Record<string, string> = {
+  NODE_ENV: "the stack is a deployment: production defaults",
+  REDIS_URL: "the stack's own Redis container",
+  OTEL_EXPORTER_OTLP_ENDPOINT: "the stack's own Jaeger container",
+  OTEL_METRICS_EXPORTER: "Jaeger takes no metrics: Prometheus scrapes /metrics instead",
+  OTEL_SERVICE_NAME: "each container names its app in its traces and metrics",
+};
+
 /** Where `docker-compose` (v1, Debian's package) may be; the test looks it up on PATH. */
 async function findDockerCompose(): Promise<string | undefined> {
   for (const directory of (process.env.PATH ?? "").split(":")) {
@@ -290,6 +303,22 @@ describe("docker-compose.yml", () => {
     for (const [name, service] of Object.entries(compose.services))
       if (name !== "k6" && !(MONITORING_SERVICES as readonly string[]).includes(name))
         expect(service.profiles, name).toBeUndefined();
+  });
+
+  it("sets every app setting to the app's own default, but for deliberate deviations", () => {
+    const telemetryShape = TelemetrySettings.shape as z.ZodRawShape;
+    for (const [name, workspace] of Object.entries(APP_SERVICES)) {
+      const shape = { ...telemetryShape, ...(shapes.get(workspace) ?? {}) };
+      for (const [key, value] of Object.entries(environmentOf(serviceOf(compose, name)))) {
+        const schema = shape[key] as z.ZodType | undefined;
+        if (!schema || key in DELIBERATE_DEVIATIONS) continue;
+        const byDefault = schema.safeParse(undefined);
+        // Optional settings with no default (GRAPHIQL, PLACE_ORDER_RATE_LIMIT…) follow NODE_ENV:
+        // compose states them explicitly, with a comment saying why.
+        if (!byDefault.success || byDefault.data === undefined) continue;
+        expect(schema.parse(value), `${name}: ${key}=${value} in compose`).toEqual(byDefault.data);
+      }
+    }
   });
 
   it("has a monitoring profile: Prometheus scrapes every app's /metrics on the port it serves them", async () => {
