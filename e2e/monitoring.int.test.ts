@@ -9,10 +9,12 @@ import { startOtlpReceiver, uniquePrefix, waitFor } from "@conveyor/testkit";
 import { Redis } from "ioredis";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
 import {
+  labelNamesOf,
   metricNamesOf,
   monitoringExpressions,
   PROMETHEUS_SERIES,
-  sampleNamesOf,
+  sampleLabelsOf,
+  TARGET_LABELS,
 } from "./deploy/monitoring-config.ts";
 import { APPS, type AppName, startSystem } from "./support/system.ts";
 
@@ -68,18 +70,22 @@ describe("the Grafana dashboard and the Prometheus alert rules", () => {
 
     // Some series appear a moment later than the order (GC runs when it runs; event-loop delay
     // needs a few samples): scrape until every wanted name is there, or report what is not.
-    let exported = new Map<AppName, Set<string>>();
-    const missingNow = () => {
-      const all = new Set([...exported.values()].flatMap((names) => [...names]));
-      return [...wanted].filter((name) => !all.has(name));
+    let exported = new Map<AppName, Map<string, Set<string>>>();
+    const labelsOf = (name: string) => {
+      const labels = new Set<string>();
+      for (const metrics of exported.values())
+        for (const label of metrics.get(name) ?? []) labels.add(label);
+      return labels;
     };
+    const missingNow = () =>
+      [...wanted].filter((name) => ![...exported.values()].some((metrics) => metrics.has(name)));
     await waitFor(
       "every metric the dashboard and rules use",
       async () => {
         exported = new Map(
           await Promise.all(
             (Object.keys(APPS) as AppName[]).map(
-              async (app) => [app, sampleNamesOf(await scrape(app))] as const,
+              async (app) => [app, sampleLabelsOf(await scrape(app))] as const,
             ),
           ),
         );
@@ -98,15 +104,31 @@ describe("the Grafana dashboard and the Prometheus alert rules", () => {
       "metrics used but exported by no app",
     ).toEqual({});
 
+    // Every label a panel or rule groups or matches by exists on the metrics it selects.
+    const unknownLabels: Record<string, string[]> = {};
+    for (const expression of expressions) {
+      const names = metricNamesOf(expression.expr).filter((name) => !PROMETHEUS_SERIES.has(name));
+      if (names.length === 0) continue;
+      const available = new Set([
+        ...TARGET_LABELS,
+        ...names.flatMap((name) => [...labelsOf(name)]),
+      ]);
+      const unknown = labelNamesOf(expression.expr).filter((label) => !available.has(label));
+      if (unknown.length > 0) unknownLabels[expression.where] = unknown;
+    }
+    expect(unknownLabels, "labels used but on none of the metrics selected").toEqual({});
+
     // Every app exports the runtime's own health (the dashboard's Node.js row, per job).
-    for (const [app, names] of exported) {
-      expect(names, app).toContain("nodejs_eventloop_delay_p99");
-      expect(names, app).toContain("v8js_memory_heap_used");
+    for (const [app, metrics] of exported) {
+      expect([...metrics.keys()], app).toContain("nodejs_eventloop_delay_p99");
+      expect([...metrics.keys()], app).toContain("v8js_memory_heap_used");
     }
     // The workers export their throughput; the gateway the backlog of every group.
     for (const app of ["inventory", "payment", "shipment"] as const)
-      expect(exported.get(app), app).toContain("conveyor_events_processed_total");
-    expect(exported.get("gateway")).toContain("conveyor_consumer_live");
+      expect([...(exported.get(app)?.keys() ?? [])], app).toContain(
+        "conveyor_events_processed_total",
+      );
+    expect([...(exported.get("gateway")?.keys() ?? [])]).toContain("conveyor_consumer_live");
   });
 
   it("reports a consumer group with no live consumer once its last consumer stops", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { metricNamesOf, sampleNamesOf } from "./monitoring-config.ts";
+import { labelNamesOf, metricNamesOf, sampleLabelsOf, sampleNamesOf } from "./monitoring-config.ts";
 
 describe("metricNamesOf", () => {
   it("finds the metrics of an expression, not its functions, labels, durations or variables", () => {
@@ -31,5 +31,18 @@ describe("sampleNamesOf", () => {
       "",
     ].join("\n");
     expect([...sampleNamesOf(text)].sort()).toEqual(["x_total", "y_bucket", "z"]);
+  });
+});
+
+describe("labelNamesOf and sampleLabelsOf", () => {
+  it("find the labels an expression groups or matches by, and those a metric carries", () => {
+    expect(
+      labelNamesOf(
+        'histogram_quantile(0.99, sum by (le, service) (rate(x_bucket{outcome!="a,b{c}"}[5m])))',
+      ),
+    ).toEqual(["le", "outcome", "service"]);
+    const labels = sampleLabelsOf('x_bucket{service="a",le="1"} 1\nz 0\n');
+    expect([...(labels.get("x_bucket") ?? [])].sort()).toEqual(["le", "service"]);
+    expect([...(labels.get("z") ?? [])]).toEqual([]);
   });
 });

@@ -136,6 +136,39 @@ export function metricNamesOf(expr: string): string[] {
 }
 
 /**
+ * The label names an expression groups by (`by (…)`, `without (…)`) or matches on (`{name=…}`):
+ * each must exist on the metrics the expression selects, or the panel shows one flat line.
+ */
+export function labelNamesOf(expr: string): string[] {
+  const names = new Set<string>();
+  const withoutStrings = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  for (const [, list] of withoutStrings.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g))
+    for (const name of (list ?? "").split(",")) if (name.trim()) names.add(name.trim());
+  for (const [, matchers] of withoutStrings.matchAll(/\{([^}]*)\}/g))
+    for (const [, name] of (matchers ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g))
+      if (name) names.add(name);
+  return [...names].sort();
+}
+
+/** The label names each sample name carries in a Prometheus text exposition. */
+export function sampleLabelsOf(exposition: string): Map<string, Set<string>> {
+  const labels = new Map<string, Set<string>>();
+  for (const line of exposition.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s/.exec(line);
+    if (!match?.[1]) continue;
+    const names = labels.get(match[1]) ?? new Set<string>();
+    for (const [, name] of (match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g))
+      if (name) names.add(name);
+    labels.set(match[1], names);
+  }
+  return labels;
+}
+
+/** Labels Prometheus adds to every series it scrapes (the job is the app's name). */
+export const TARGET_LABELS = new Set(["job", "instance"]);
+
+/**
  * The sample names in a Prometheus text exposition (`conveyor_events_processed_total`,
  * `…_bucket`, `…_sum`, `…_count`), which is what PromQL selects.
  */
