@@ -34,7 +34,9 @@ describe("the Grafana dashboard and the Prometheus alert rules", () => {
     });
     onTestFinished(() => system.stopAll());
     const redis = new Redis(inject("redisUrl"));
-    onTestFinished(() => redis.quit());
+    onTestFinished(async () => {
+      await redis.quit();
+    });
 
     const placed = await system.graphql<{ placeOrder: { order: { id: string } } }>(
       `mutation { placeOrder(input: { customerId: "monitoring", items: [{ sku: "KB-001", quantity: 1 }] }) { order { id } } }`,
