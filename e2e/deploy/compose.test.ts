@@ -24,6 +24,13 @@ import {
   type VariableReference,
 } from "./compose-file.ts";
 import { loadDockerfile } from "./dockerfile.ts";
+import {
+  loadDashboards,
+  loadPrometheusConfig,
+  loadRuleFiles,
+  metricNamesOf,
+  monitoringExpressions,
+} from "./monitoring-config.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -35,6 +42,21 @@ const APP_SERVICES = {
   shipment: "services/shipment",
 } as const;
 const WORKERS = ["inventory", "payment", "shipment"] as const;
+/** The services of the monitoring profile. */
+const MONITORING_SERVICES = ["prometheus", "grafana"] as const;
+
+/**
+ * Settings the stack deliberately sets to something else than the app's own default, and why.
+ * Any other setting in docker-compose.yml must resolve to the app's default (a copy that drifts,
+ * like CONCURRENCY=64 on payment whose default is 256, is caught).
+ */
+const DELIBERATE_DEVIATIONS: Record<string, string> = {
+  NODE_ENV: "the stack is a deployment: production defaults",
+  REDIS_URL: "the stack's own Redis container",
+  OTEL_EXPORTER_OTLP_ENDPOINT: "the stack's own Jaeger container",
+  OTEL_METRICS_EXPORTER: "Jaeger takes no metrics: Prometheus scrapes /metrics instead",
+  OTEL_SERVICE_NAME: "each container names its app in its traces and metrics",
+};
 
 /** Where `docker-compose` (v1, Debian's package) may be; the test looks it up on PATH. */
 async function findDockerCompose(): Promise<string | undefined> {
@@ -45,6 +67,17 @@ async function findDockerCompose(): Promise<string | undefined> {
   return undefined;
 }
 const dockerCompose = await findDockerCompose();
+
+/** Prometheus's `promtool` (PROMTOOL, or on PATH; Debian's `prometheus` package has it). */
+async function findPromtool(): Promise<string | undefined> {
+  if (process.env.PROMTOOL && existsSync(process.env.PROMTOOL)) return process.env.PROMTOOL;
+  for (const directory of (process.env.PATH ?? "").split(":")) {
+    const candidate = join(directory, "promtool");
+    if (directory && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+const promtool = await findPromtool();
 
 /** The zod shape an app's env.ts exports (the export whose name ends in `EnvShape`). */
 async function envShapeOf(workspace: string): Promise<z.ZodRawShape> {
@@ -196,7 +229,12 @@ describe("docker-compose.yml", () => {
         }
         seen.set(`${port.hostIp}|${port.hostPort}|${port.protocol}`, name);
       }
-    expect([...new Set(seen.values())].sort()).toEqual(["gateway", "jaeger"]);
+    expect([...new Set(seen.values())].sort()).toEqual([
+      "gateway",
+      "grafana",
+      "jaeger",
+      "prometheus",
+    ]);
   });
 
   it("runs Redis with AOF on, noeviction, a named volume and a ping health check", () => {
@@ -263,7 +301,136 @@ describe("docker-compose.yml", () => {
     expect(environmentOf(k6).GATEWAY_URL).toBe("http://gateway:4000/graphql");
     expect(dependenciesOf(k6).gateway).toBe("service_healthy");
     for (const [name, service] of Object.entries(compose.services))
-      if (name !== "k6") expect(service.profiles, name).toBeUndefined();
+      if (name !== "k6" && !(MONITORING_SERVICES as readonly string[]).includes(name))
+        expect(service.profiles, name).toBeUndefined();
+  });
+
+  it("sets every app setting to the app's own default, but for deliberate deviations", () => {
+    const telemetryShape = TelemetrySettings.shape as z.ZodRawShape;
+    for (const [name, workspace] of Object.entries(APP_SERVICES)) {
+      const shape = { ...telemetryShape, ...(shapes.get(workspace) ?? {}) };
+      for (const [key, value] of Object.entries(environmentOf(serviceOf(compose, name)))) {
+        const schema = shape[key] as z.ZodType | undefined;
+        if (!schema || key in DELIBERATE_DEVIATIONS) continue;
+        const byDefault = schema.safeParse(undefined);
+        // Optional settings with no default (GRAPHIQL, PLACE_ORDER_RATE_LIMIT…) follow NODE_ENV:
+        // compose states them explicitly, with a comment saying why.
+        if (!byDefault.success || byDefault.data === undefined) continue;
+        expect(schema.parse(value), `${name}: ${key}=${value} in compose`).toEqual(byDefault.data);
+      }
+    }
+  });
+
+  it("has a monitoring profile: Prometheus scrapes every app's /metrics on the port it serves them", async () => {
+    for (const name of MONITORING_SERVICES)
+      expect(serviceOf(compose, name).profiles, name).toEqual(["monitoring"]);
+    const prometheus = serviceOf(compose, "prometheus");
+    expect(prometheus.image).toMatch(/^prom\/prometheus:v\d/);
+    expect(prometheus.volumes).toContain("./observability/prometheus:/etc/prometheus:ro");
+    expect(prometheus.command).toContain("--config.file=/etc/prometheus/prometheus.yml");
+    expect(String(prometheus.healthcheck?.test)).toContain("127.0.0.1:9090/-/ready");
+    expect(publishedPorts(prometheus).map((port) => port.hostPort)).toEqual(["9090"]);
+
+    const config = await loadPrometheusConfig();
+    const jobs = new Map((config.scrape_configs ?? []).map((job) => [job.job_name, job]));
+    for (const name of Object.keys(APP_SERVICES)) {
+      const job = jobs.get(name);
+      expect(job, `a scrape job for ${name}`).toBeDefined();
+      expect(job?.metrics_path ?? "/metrics", name).toBe("/metrics");
+      const environment = environmentOf(serviceOf(compose, name));
+      const port = Number(environment.HEALTH_PORT ?? environment.PORT);
+      // DNS discovery finds every replica of a scaled service, not just one.
+      expect(job?.dns_sd_configs, name).toEqual([{ names: [name], type: "A", port }]);
+    }
+    expect([...jobs.keys()].sort()).toEqual(Object.keys(APP_SERVICES).sort());
+    // Every rule file it names is in the mounted directory and holds alerting rules.
+    const ruleFiles = await loadRuleFiles();
+    expect(ruleFiles.length).toBeGreaterThan(0);
+  });
+
+  it("alerts on lag growth, pending age, dead letters and a group with no live consumer", async () => {
+    const rules = (await loadRuleFiles()).flatMap((file) =>
+      file.groups.flatMap((group) => group.rules),
+    );
+    const metricsOf = (alert: string) =>
+      metricNamesOf(rules.find((rule) => rule.alert === alert)?.expr ?? "");
+    expect(metricsOf("ConsumerLagGrowing")).toEqual(["conveyor_consumer_lag"]);
+    expect(metricsOf("PendingEntryStuck")).toEqual(["conveyor_consumer_pending_oldest_age"]);
+    expect(metricsOf("DeadLettersArriving")).toEqual(["conveyor_events_dead_lettered_total"]);
+    expect(metricsOf("ConsumerGroupWithoutLiveConsumer")).toEqual(["conveyor_consumer_live"]);
+    const names = rules.map((rule) => rule.alert);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("runs Grafana with the Prometheus data source and the dashboards of observability/grafana provisioned", async () => {
+    const grafana = serviceOf(compose, "grafana");
+    expect(grafana.image).toMatch(/^grafana\/grafana:\d/);
+    expect(dependenciesOf(grafana).prometheus).toBe("service_healthy");
+    expect(grafana.volumes).toEqual(
+      expect.arrayContaining([
+        "./observability/grafana/provisioning:/etc/grafana/provisioning:ro",
+        "./observability/grafana/dashboards:/var/lib/grafana/dashboards:ro",
+      ]),
+    );
+    expect(publishedPorts(grafana).map((port) => port.hostPort)).toEqual(["3000"]);
+    const environment = environmentOf(grafana);
+    expect(environment.GF_ANALYTICS_REPORTING_ENABLED).toBe("false");
+    expect(environment.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(
+      "/var/lib/grafana/dashboards/conveyor.json",
+    );
+
+    const provisioning = join(repoRoot, "observability", "grafana", "provisioning");
+    const datasources = parse(
+      await readFile(join(provisioning, "datasources", "prometheus.yml"), "utf8"),
+    ) as { datasources: Array<{ uid: string; type: string; url: string }> };
+    expect(datasources.datasources).toEqual([
+      expect.objectContaining({
+        uid: "prometheus",
+        type: "prometheus",
+        url: "http://prometheus:9090",
+      }),
+    ]);
+    const providers = parse(
+      await readFile(join(provisioning, "dashboards", "conveyor.yml"), "utf8"),
+    ) as { providers: Array<{ type: string; options: { path: string } }> };
+    expect(providers.providers.map((provider) => provider.options.path)).toEqual([
+      "/var/lib/grafana/dashboards",
+    ]);
+
+    const dashboards = await loadDashboards();
+    expect([...dashboards.keys()]).toContain("conveyor.json");
+    for (const [file, dashboard] of dashboards) {
+      const ids = dashboard.panels.map((panel) => panel.id);
+      expect(new Set(ids).size, `${file}: panel ids are unique`).toBe(ids.length);
+      for (const panel of dashboard.panels) {
+        if (panel.type === "row") continue;
+        expect(panel.datasource?.uid, `${file} / ${panel.title}`).toBe("prometheus");
+        expect(panel.targets?.length, `${file} / ${panel.title} has a query`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("charts what an operator watches: throughput, backlog, dead letters, latency, subscribers, placeOrder, the Node runtime", async () => {
+    const used = new Set(
+      (await monitoringExpressions())
+        .filter((expression) => !expression.where.startsWith("alert "))
+        .flatMap((expression) => metricNamesOf(expression.expr)),
+    );
+    for (const metric of [
+      "conveyor_events_processed_total",
+      "conveyor_consumer_lag",
+      "conveyor_consumer_pending",
+      "conveyor_consumer_live",
+      "conveyor_dead_letter_count",
+      "conveyor_events_dead_lettered_total",
+      "conveyor_event_processing_duration_bucket",
+      "conveyor_subscribers",
+      "conveyor_subscribers_slow_closed_total",
+      "conveyor_place_order_requests_total",
+      "nodejs_eventloop_delay_p99",
+      "v8js_gc_duration_bucket",
+    ])
+      expect(used, metric).toContain(metric);
   });
 
   it.skipIf(!existsSync(join(repoRoot, "load-tests", "gateway.ts")))(
@@ -318,6 +485,18 @@ describe("docker-compose.yml", () => {
     expect(withExample.compose).toEqual(compose);
   });
 
+  it.skipIf(!promtool)(
+    `has alert rules promtool accepts, and passes their unit tests${promtool ? "" : " (skipped: promtool is not installed; set PROMTOOL)"}`,
+    async () => {
+      const prometheusDir = join(repoRoot, "observability", "prometheus");
+      const run = (args: string[]) =>
+        execFileAsync(promtool ?? "promtool", args, { cwd: prometheusDir });
+      await run(["check", "rules", "alerts.yml"]);
+      const { stdout } = await run(["test", "rules", "alerts.test.yml"]);
+      expect(stdout).toContain("SUCCESS");
+    },
+  );
+
   it.skipIf(!dockerCompose)(
     `is valid for docker-compose config -q${dockerCompose ? "" : " (skipped: docker-compose is not installed; apt-get install docker-compose)"}`,
     async () => {
@@ -327,6 +506,7 @@ describe("docker-compose.yml", () => {
       for (const args of [
         ["config", "-q"],
         ["--profile", "load", "config", "-q"],
+        ["--profile", "monitoring", "config", "-q"],
         ["--env-file", ".env.example", "config", "-q"],
       ]) {
         const { stderr } = await execFileAsync(dockerCompose ?? "docker-compose", args, options);

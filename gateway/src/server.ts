@@ -17,6 +17,7 @@ import { createEventHub } from "./feed/event-hub.ts";
 import { createFeedSubscriptions } from "./feed/subscriptions.ts";
 import { createPipelineHealth } from "./health/pipeline-health.ts";
 import { clientAddressOf } from "./http/client-address.ts";
+import { renderLocalGraphiQL, useLocalGraphiQLAssets } from "./http/graphiql.ts";
 import { useInputErrorCodes } from "./http/input-error-codes.ts";
 import { maskGatewayError } from "./http/mask-errors.ts";
 import { useNoIntrospection } from "./http/no-introspection.ts";
@@ -174,7 +175,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/healthz",
     landingPage: false,
-    graphiql: isGraphiQLOn ? { title: "Conveyor" } : false,
+    graphiql: isGraphiQLOn
+      ? { title: "Conveyor GraphiQL", endpoint: "/graphql", subscriptionsProtocol: "SSE" }
+      : false,
+    // GraphiQL's files come from the installed package, served by this gateway (no CDN).
+    renderGraphiQL: renderLocalGraphiQL,
     maskedErrors: { maskError: maskGatewayError, isDev: !isProduction },
     // Enforced by useRequestBodyLimit, which counts only bodies of undeclared length.
     maxRequestBodySize: false,
@@ -210,7 +215,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       useRequestBodyLimit(env.MAX_REQUEST_BODY_BYTES),
       useInputErrorCodes(),
       ...((env.INTROSPECTION ?? !isProduction) ? [] : [useNoIntrospection()]),
-      ...(isGraphiQLOn ? [useGraphiQLContentSecurityPolicy()] : []),
+      ...(isGraphiQLOn ? [useGraphiQLContentSecurityPolicy(), useLocalGraphiQLAssets()] : []),
       useReadinessCheck({
         endpoint: "/readyz",
         check: async ({ fetchAPI }) => {

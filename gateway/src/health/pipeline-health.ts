@@ -1,5 +1,5 @@
 import { EVENT_TYPES, type EventType, type Keys } from "@conveyor/contract";
-import { type Logger, replyToRecord } from "@conveyor/runtime";
+import { groupLiveness, type Logger, replyToRecord } from "@conveyor/runtime";
 import type { Redis } from "ioredis";
 
 /** One stream and how many entries it holds. */
@@ -21,6 +21,10 @@ export interface GroupHealth {
   lag: number | null;
   /** Entries the group read per second over the recent window. */
   throughputPerSecond: number;
+  /** Consumers running now (holding a live lease); 0 means nobody works this group's entries. */
+  liveConsumers: number;
+  /** Age of the oldest entry delivered and not yet acknowledged; null when nothing is pending. */
+  oldestPendingAgeMs: number | null;
 }
 
 /** One service (consumer group) over all the streams it reads. */
@@ -170,14 +174,24 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
       ]);
       const now = Date.now();
       record(groupInfos, now);
+      const liveness = await Promise.all(
+        groupInfos.map((info) =>
+          groupLiveness(redis, { stream: keys.stream(info.stream), group: info.group }).catch(
+            // A group deleted meanwhile (NOGROUP): nobody works it, nothing is pending.
+            () => ({ liveConsumers: 0, oldestPendingAgeMs: null }),
+          ),
+        ),
+      );
       const groups = groupInfos.map(
-        (info): GroupHealth => ({
+        (info, index): GroupHealth => ({
           stream: info.stream,
           group: info.group,
           consumers: info.consumers,
           pending: info.pending,
           lag: info.lag,
           throughputPerSecond: throughputOf(info),
+          liveConsumers: liveness[index]?.liveConsumers ?? 0,
+          oldestPendingAgeMs: liveness[index]?.oldestPendingAgeMs ?? null,
         }),
       );
       const services = new Map<string, ServiceHealth>();

@@ -6,7 +6,10 @@ import { collect, collectYogaSse, publishEvent, sseClient } from "@conveyor/test
 import { describe, expect, it, onTestFinished } from "vitest";
 import { eventsOf, testOrderId } from "../testing/events.ts";
 import { startTestGateway } from "../testing/test-gateway.ts";
-import { DASHBOARD_CONTENT_SECURITY_POLICY } from "./security-headers.ts";
+import {
+  DASHBOARD_CONTENT_SECURITY_POLICY,
+  GRAPHIQL_CONTENT_SECURITY_POLICY,
+} from "./security-headers.ts";
 
 /** A dashboard build of one page, so that the static-file path is served whatever web/dist holds. */
 async function fakeDashboard(): Promise<string> {
@@ -76,11 +79,13 @@ describe("security headers", () => {
     expect(response.headers.get("content-security-policy")).toBe("default-src 'none'");
   });
 
-  it("give GraphiQL's page a policy it can load its editor with, still not framable", async () => {
+  it("give GraphiQL's page a same-origin policy with no inline script, still not framable", async () => {
     const test = await startTestGateway({ NODE_ENV: "development" });
     const page = await fetch(test.gateway.url, { headers: { accept: "text/html" } });
     expect(await page.text()).toMatch(/GraphiQL/i);
-    expect(page.headers.get("content-security-policy")).toBe("frame-ancestors 'none'");
+    expect(page.headers.get("content-security-policy")).toBe(GRAPHIQL_CONTENT_SECURITY_POLICY);
+    expect(GRAPHIQL_CONTENT_SECURITY_POLICY).toContain("script-src 'self';");
+    expect(GRAPHIQL_CONTENT_SECURITY_POLICY).toContain("frame-ancestors 'none'");
     expect(page.headers.get("x-frame-options")).toBe("DENY");
   });
 });

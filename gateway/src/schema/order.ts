@@ -1,4 +1,5 @@
 import { gatewayError } from "../errors.ts";
+import { measurePlaceOrder } from "../metrics.ts";
 import type { OrderPage } from "../orders/order-store.ts";
 import { ORDER_STATUSES, type Order } from "../read-model/records.ts";
 import { builder } from "./builder.ts";
@@ -158,11 +159,15 @@ builder.mutationFields((t) => ({
     type: PlaceOrderPayloadRef,
     description: "Places an order: it is priced from the catalog and published as order.created.",
     args: { input: t.arg({ type: PlaceOrderInputRef, required: true }) },
-    resolve: async (_root, { input }, { services, clientAddress }) => {
-      if (!(await services.placeOrderLimiter.tryTake(clientAddress))) {
-        throw gatewayError("RATE_LIMITED", "Too many orders from this client; retry in a minute.");
-      }
-      return { order: await services.placeOrder(input) };
-    },
+    resolve: (_root, { input }, { services, clientAddress }) =>
+      measurePlaceOrder(async () => {
+        if (!(await services.placeOrderLimiter.tryTake(clientAddress))) {
+          throw gatewayError(
+            "RATE_LIMITED",
+            "Too many orders from this client; retry in a minute.",
+          );
+        }
+        return { order: await services.placeOrder(input) };
+      }),
   }),
 }));

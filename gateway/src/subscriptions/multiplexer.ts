@@ -12,6 +12,7 @@ import {
 } from "graphql";
 import type { MaskError } from "graphql-yoga";
 import type { EventHub } from "../feed/event-hub.ts";
+import { recordSubscriptionEnd } from "../metrics.ts";
 import type { OrderEvent } from "../read-model/records.ts";
 import { type Cohort, createCohort } from "./cohort.ts";
 import { type EventFeed, isEventFeed } from "./event-feed.ts";
@@ -72,6 +73,14 @@ export interface SubscriptionMultiplexer {
   stats(): MultiplexerStats;
 }
 
+/** The root field of a subscription operation. */
+function fieldOf(args: ExecutionArgs): FieldNode | undefined {
+  const operation = getOperationAST(args.document, args.operationName);
+  return operation?.selectionSet.selections.find(
+    (selection): selection is FieldNode => selection.kind === "Field",
+  );
+}
+
 const SOURCE_TEXT = new WeakMap<DocumentNode, string>();
 
 /** A document's text: the source it was parsed from, or its printed form. */
@@ -118,10 +127,7 @@ export function createSubscriptionMultiplexer(
 
   /** The result a subscriber gets when its subscription fails: the error, at its field. */
   function failureOf(args: ExecutionArgs, error: Error): EventFrame {
-    const operation = getOperationAST(args.document, args.operationName);
-    const field = operation?.selectionSet.selections.find(
-      (selection): selection is FieldNode => selection.kind === "Field",
-    );
+    const field = fieldOf(args);
     const path = field ? [field.alias?.value ?? field.name.value] : undefined;
     return frameOf({ data: null, errors: mask([locatedError(error, field ? [field] : [], path)]) });
   }
@@ -156,7 +162,10 @@ export function createSubscriptionMultiplexer(
       whenReady: stream.whenReady,
       write: (_event, frame) => writeResult(frame),
       end(error) {
-        if (error) writeResult(failureOf(args, error));
+        if (error) {
+          recordSubscriptionEnd(fieldOf(args)?.name.value ?? "unknown", error);
+          writeResult(failureOf(args, error));
+        }
         if (framing) {
           stream.write(framing.complete);
         } else {

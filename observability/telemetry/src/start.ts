@@ -8,6 +8,7 @@ import { GraphQLInstrumentation } from "@opentelemetry/instrumentation-graphql";
 import { HttpInstrumentation } from "@opentelemetry/instrumentation-http";
 import { IORedisInstrumentation } from "@opentelemetry/instrumentation-ioredis";
 import { PinoInstrumentation } from "@opentelemetry/instrumentation-pino";
+import { RuntimeNodeInstrumentation } from "@opentelemetry/instrumentation-runtime-node";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { type MetricReader, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { NodeSDK } from "@opentelemetry/sdk-node";
@@ -32,6 +33,8 @@ function instrumentations() {
     new IORedisInstrumentation({ requireParentSpan: true }),
     new GraphQLInstrumentation({ mergeItems: true, ignoreTrivialResolveSpans: true }),
     new PinoInstrumentation(),
+    // Event-loop delay and utilization, GC pauses, V8 heap: the process's own health.
+    new RuntimeNodeInstrumentation(),
   ];
 }
 

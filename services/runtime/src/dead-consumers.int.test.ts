@@ -1,7 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { uniquePrefix } from "@conveyor/testkit";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { leaseKey, removeDeadConsumers, renewConsumerLease } from "./dead-consumers.ts";
+import {
+  groupLiveness,
+  leaseKey,
+  removeDeadConsumers,
+  renewConsumerLease,
+} from "./dead-consumers.ts";
 import { createRedis, replyToRecord } from "./redis.ts";
 
 const redis = createRedis(inject("redisUrl"), "commands", "dead-consumers-test");
@@ -79,5 +84,23 @@ describe("removing dead consumers", () => {
       ["crashed"],
     );
     expect(await consumersOf(stream)).toEqual(["rescuer"]);
+  });
+});
+
+describe("groupLiveness", () => {
+  it("counts the consumers with a live lease and ages the oldest pending entry", async () => {
+    const stream = await streamWithGroup("liveness", 2);
+    const liveness = () => groupLiveness(redis, { stream, group: "workers" });
+    expect(await liveness()).toEqual({ liveConsumers: 0, oldestPendingAgeMs: null });
+
+    await lease(stream, "alive", 60_000);
+    await lease(stream, "expiring", 50);
+    await readOne(stream, "alive", { ack: false });
+    await sleep(120);
+    const seen = await liveness();
+    expect(seen.liveConsumers).toBe(1);
+    // The entry was written before the sleep: at least that old, by Redis's clock.
+    expect(seen.oldestPendingAgeMs).toBeGreaterThanOrEqual(100);
+    expect(seen.oldestPendingAgeMs).toBeLessThan(60_000);
   });
 });

@@ -82,3 +82,52 @@ export async function removeDeadConsumers(
   const { stream, group, self } = options;
   return removeDeadConsumersScript.run(redis, [stream, leaseKey(stream, group)], [group, self]);
 }
+
+/**
+ * How many of a group's consumers hold a live lease, and how old (by Redis's clock) the oldest
+ * entry the group has delivered and not acknowledged is, in one step.
+ *
+ * KEYS: the stream, its lease hash. ARGV: group. Returns {live, oldest age in ms or -1}.
+ */
+const GROUP_LIVENESS = `${NOW_MS}
+local live = 0
+for _, leaseEnd in ipairs(redis.call('HVALS', KEYS[2])) do
+  if tonumber(leaseEnd) >= now then live = live + 1 end
+end
+local oldest = -1
+local summary = redis.call('XPENDING', KEYS[1], ARGV[1])
+if summary[2] then
+  oldest = math.max(0, now - tonumber(string.match(summary[2], '^(%d+)')))
+end
+return {live, oldest}
+`;
+
+const groupLivenessScript = defineScript<[number, number]>(GROUP_LIVENESS);
+
+/** What {@link groupLiveness} tells about a consumer group. */
+export interface GroupLiveness {
+  /**
+   * Consumers whose lease is live: those running now (a consumer that died stays counted until
+   * its lease, three claim intervals, runs out).
+   */
+  liveConsumers: number;
+  /** Age of the oldest entry delivered to the group and not yet acknowledged; null if none. */
+  oldestPendingAgeMs: number | null;
+}
+
+/**
+ * Whether anyone is working a group's entries, and how long the oldest unacknowledged one has
+ * waited since it was written: what an operator alerts on ("no live consumer", "stuck entries").
+ */
+export async function groupLiveness(
+  redis: Redis,
+  options: { stream: string; group: string },
+): Promise<GroupLiveness> {
+  const { stream, group } = options;
+  const [live, oldest] = await groupLivenessScript.run(
+    redis,
+    [stream, leaseKey(stream, group)],
+    [group],
+  );
+  return { liveConsumers: Number(live), oldestPendingAgeMs: oldest < 0 ? null : Number(oldest) };
+}
