@@ -1,5 +1,6 @@
 export * from "./commit-batcher.ts";
 export * from "./consumer.ts";
+export * from "./dead-letters.ts";
 export * from "./env.ts";
 export * from "./health.ts";
 export * from "./limiter.ts";
