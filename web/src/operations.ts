@@ -62,10 +62,12 @@ export const PlaceOrderMutation = graphql(
 );
 
 export const RestockMutation = graphql(`
-  mutation Restock($sku: ID!, $quantity: Int!) {
-    restock(sku: $sku, quantity: $quantity) {
-      sku
-      stock
+  mutation Restock($input: RestockInput!) {
+    restock(input: $input) {
+      product {
+        sku
+        stock
+      }
     }
   }
 `);
