@@ -97,7 +97,9 @@ function parseFields(json: string | undefined): Record<string, string> {
     const parsed: unknown = JSON.parse(json);
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return {};
     return Object.fromEntries(
-      Object.entries(parsed).filter((pair): pair is [string, string] => typeof pair[1] === "string"),
+      Object.entries(parsed).filter(
+        (pair): pair is [string, string] => typeof pair[1] === "string",
+      ),
     );
   } catch {
     return {};
