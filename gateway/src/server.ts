@@ -9,6 +9,7 @@ import {
   createRedis,
   createStreamTrimmer,
   type Logger,
+  setMessagingServer,
   topologyStreams,
 } from "@conveyor/runtime";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
@@ -83,6 +84,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const nameOf = (purpose: string) => `${purpose}.${env.CONSUMER_NAME.replace(/\s/g, "_")}`;
   const redis = createRedis(env.REDIS_URL, "commands", nameOf("gateway"));
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+  setMessagingServer(redis.options);
   const openBlockingConnection = (purpose: string) => () => {
     const connection = createRedis(env.REDIS_URL, "blocking", nameOf(purpose));
     connection.on("error", (error) => logger.warn({ err: error }, "redis connection error"));

@@ -8,6 +8,7 @@ import { createHealthServer } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
 import { closeRedis, createRedis, replyToRecord } from "./redis.ts";
+import { setMessagingServer } from "./tracing.ts";
 import { createStreamTrimmer, topologyStreams } from "./trimmer.ts";
 
 /** The parsed settings of a worker. */
@@ -53,6 +54,7 @@ export function createWorker(options: WorkerOptions): Worker {
   const keys = createKeys(env.STREAM_PREFIX);
   const redis = createRedis(env.REDIS_URL, "commands", name);
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+  setMessagingServer(redis.options);
   const context: WorkerContext = { redis, keys, logger };
   const streamKeys = options.streams.map((type) => keys.stream(type));
 
