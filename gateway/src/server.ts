@@ -134,8 +134,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }),
     placeOrderLimiter: createRateLimiter({
       redis,
-      name: "placeOrder",
-      prefix: env.STREAM_PREFIX,
+      keyPrefix: keys.rateLimit("placeOrder"),
       limitPerMinute: env.PLACE_ORDER_RATE_LIMIT ?? (isProduction ? 600 : 0),
     }),
     feed: createFeedSubscriptions({
@@ -288,6 +287,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         await projector.stop();
         await trimmer.stop();
         await health.stop();
+        await services.placeOrderLimiter.stop();
         await closeRedis(redis);
         logger.info("gateway stopped");
       })();

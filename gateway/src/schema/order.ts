@@ -187,8 +187,15 @@ builder.mutationFields((t) => ({
     description: "Places an order: it is priced from the catalog and published as order.created.",
     args: { input: t.arg({ type: PlaceOrderInputRef, required: true }) },
     resolve: async (_root, { input }, { services, clientAddress }) => {
-      if (!(await services.placeOrderLimiter.tryTake(clientAddress))) {
-        throw gatewayError("RATE_LIMITED", "Too many orders from this client; retry in a minute.");
+      const decision = await services.placeOrderLimiter.tryTake(clientAddress);
+      if (!decision.isAllowed) {
+        const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+        throw gatewayError(
+          "RATE_LIMITED",
+          `Too many orders from this client; retry in ${retryAfterSeconds} s.`,
+          // Yoga turns `http.headers` into response headers (and sends no `http` extension).
+          { retryAfterSeconds, http: { headers: { "Retry-After": String(retryAfterSeconds) } } },
+        );
       }
       return { order: await services.placeOrder(input) };
     },
