@@ -1,6 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { createKeys } from "@conveyor/contract";
-import { countBy, readEvents, uniquePrefix, waitFor } from "@conveyor/testkit";
+import { createKeys, fieldsToRecord } from "@conveyor/contract";
+import { replyToRecord } from "@conveyor/runtime";
+import {
+  countBy,
+  orderCreated,
+  publishEvent,
+  readEvents,
+  uniquePrefix,
+  waitFor,
+} from "@conveyor/testkit";
 import { Redis } from "ioredis";
 import { expect, inject, it, onTestFinished } from "vitest";
 import { startSystem } from "./support/system.ts";
@@ -124,4 +132,62 @@ it("redrives a poison order once its cause is fixed: it ships exactly once, and 
     "payment.processed",
     "shipment.created",
   ]);
+});
+
+it("redrives a dead letter of the read model to the read model alone: no service does its step again", async () => {
+  const prefix = uniquePrefix("redrive-gw");
+  const keys = createKeys(prefix);
+  const redis = new Redis(inject("redisUrl"));
+  onTestFinished(() => void redis.quit());
+  const system = await startSystem({ redisUrl: inject("redisUrl"), prefix });
+  onTestFinished(() => system.stopAll());
+
+  const order = orderCreated({ orderId: "redrive-read-model" });
+  const entryId = await publishEvent(redis, keys, order);
+  await waitFor("the order to ship", async () =>
+    (await readEvents(redis, keys, "shipment.created")).some(
+      (event) => event.orderId === order.orderId,
+    ),
+  );
+  // The read model gave up on order.created (as its consumer records it), while the services
+  // processed it and moved the order on.
+  const stream = keys.stream("order.created");
+  const [[, flat] = ["", []]] = await redis.xrange(stream, entryId, entryId);
+  await redis.xadd(
+    keys.deadLetter,
+    "*",
+    ...["reason", "not processed after 5 deliveries", "stream", stream, "entryId", entryId],
+    ...["group", "gateway", "consumer", "gateway-1", "deliveries", "6"],
+    ...["deadLetteredAt", new Date().toISOString(), "orderId", order.orderId],
+    ...["fields", JSON.stringify(fieldsToRecord(flat))],
+  );
+
+  const bulk = await system.graphql<{ redeliverDeadLetters: { redeliveredCount: number } }>(
+    `mutation { redeliverDeadLetters(filter: { service: "gateway", orderId: "${order.orderId}" }) { redeliveredCount } }`,
+  );
+  expect(bulk.data?.redeliverDeadLetters.redeliveredCount).toBe(1);
+  await waitFor("every group to have read and acknowledged the redriven entry", async () => {
+    const groups = (await redis.xinfo("GROUPS", stream)) as unknown[];
+    return (
+      groups.length === 2 &&
+      groups.every((group) => {
+        const info = replyToRecord(group);
+        return Number(info.lag) === 0 && Number(info.pending) === 0;
+      })
+    );
+  });
+  expect(await redis.xlen(stream)).toBe(2);
+  await sleep(500);
+  // Inventory saw the redrive was not for it: nothing published twice, nothing dead-lettered.
+  for (const type of ["inventory.reserved", "payment.processed", "shipment.created"] as const) {
+    const perOrder = countBy((await readEvents(redis, keys, type)).map((event) => event.orderId));
+    expect(perOrder.get(order.orderId), type).toBe(1);
+  }
+  expect(await redis.xlen(keys.deadLetter)).toBe(0);
+  const status = await system.graphql<{ order: { status: string; events: unknown[] } }>(
+    "query($id: ID!) { order(id: $id) { status events { type } } }",
+    { id: order.orderId },
+  );
+  expect(status.data?.order).toMatchObject({ status: "SHIPPED" });
+  expect(status.data?.order.events).toHaveLength(4);
 });

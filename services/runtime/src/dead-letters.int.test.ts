@@ -1,7 +1,12 @@
 import { createKeys, encodeEvent, fieldsToRecord, type Keys } from "@conveyor/contract";
 import { orderCreated, uniquePrefix } from "@conveyor/testkit";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { listDeadLetters, redeliverDeadLetter, redeliverDeadLetters } from "./dead-letters.ts";
+import {
+  isRedriveForOtherGroup,
+  listDeadLetters,
+  redeliverDeadLetter,
+  redeliverDeadLetters,
+} from "./dead-letters.ts";
 import { createRedis } from "./redis.ts";
 import { ackAndDeadLetter } from "./scripts.ts";
 
@@ -9,22 +14,31 @@ const redis = createRedis(inject("redisUrl"), "commands", "dead-letters-test");
 afterAll(() => redis.disconnect());
 
 /** Adds an entry to a stream and dead-letters it as a consumer would; resolves its entry id. */
-async function deadLettered(keys: Keys, orderId: string, reason: string): Promise<string> {
+async function deadLettered(
+  keys: Keys,
+  orderId: string,
+  reason: string,
+  groups: readonly string[] = ["inventory"],
+): Promise<string> {
   const stream = keys.stream("order.created");
-  await redis.xgroup("CREATE", stream, "inventory", "0", "MKSTREAM").catch(() => {});
+  for (const group of groups) {
+    await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM").catch(() => {});
+  }
   const fields = encodeEvent(orderCreated({ orderId }));
   const entryId = (await redis.xadd(stream, "*", ...fields)) as string;
-  await redis.xreadgroup("GROUP", "inventory", "c-1", "STREAMS", stream, ">");
-  await ackAndDeadLetter(
-    redis,
-    { stream, group: "inventory", entryId, failureKey: keys.failure(stream, entryId) },
-    keys.deadLetter,
-    [
-      ...["reason", reason, "stream", stream, "entryId", entryId, "group", "inventory"],
-      ...["consumer", "c-1", "deliveries", "3", "deadLetteredAt", new Date().toISOString()],
-      ...["orderId", orderId, "fields", JSON.stringify(fieldsToRecord(fields))],
-    ],
-  );
+  for (const group of groups) {
+    await redis.xreadgroup("GROUP", group, "c-1", "STREAMS", stream, ">");
+    await ackAndDeadLetter(
+      redis,
+      { stream, group, entryId, failureKey: keys.failure(stream, entryId) },
+      keys.deadLetter,
+      [
+        ...["reason", reason, "stream", stream, "entryId", entryId, "group", group],
+        ...["consumer", "c-1", "deliveries", "3", "deadLetteredAt", new Date().toISOString()],
+        ...["orderId", orderId, "fields", JSON.stringify(fieldsToRecord(fields))],
+      ],
+    );
+  }
   return entryId;
 }
 
@@ -72,9 +86,61 @@ describe("dead letters", () => {
       fields: fieldsToRecord(flat),
     }));
     expect(original?.entryId).toBe(originalId);
-    // The same event (same id, same trace context) as a new entry.
-    expect(redriven?.fields).toEqual(original?.fields);
+    // The same event (same id, same trace context) as a new entry, for the group that failed.
+    expect(redriven?.fields).toEqual({
+      ...original?.fields,
+      redrivenFrom: id,
+      redrivenFor: "inventory",
+    });
     expect(await redis.xlen(keys.deadLetter)).toBe(0);
+
+    // Dead-lettered again and redriven again: its redrive fields are replaced, not repeated.
+    const stream = keys.stream("order.created");
+    const againId = redriven?.entryId as string;
+    await redis.xreadgroup("GROUP", "inventory", "c-1", "STREAMS", stream, ">");
+    await ackAndDeadLetter(
+      redis,
+      { stream, group: "inventory", entryId: againId, failureKey: keys.failure(stream, againId) },
+      keys.deadLetter,
+      [
+        ...["reason", "again", "stream", stream, "entryId", againId, "group", "inventory"],
+        ...["fields", JSON.stringify(redriven?.fields)],
+      ],
+    );
+    const [again] = (await listDeadLetters(redis, keys, { first: 1 })).deadLetters;
+    await redeliverDeadLetter(redis, keys, again?.id as string);
+    const [, , third] = await redis.xrange(stream, "-", "+");
+    const flat = third?.[1] ?? [];
+    expect(flat.filter((name) => name === "redrivenFrom")).toHaveLength(1);
+    expect(fieldsToRecord(flat)).toEqual({
+      ...original?.fields,
+      redrivenFrom: again?.id,
+      redrivenFor: "inventory",
+    });
+  });
+
+  it("puts an entry that several groups dead-lettered back once, for those groups only", async () => {
+    const keys = createKeys(uniquePrefix("dl-groups"));
+    await deadLettered(keys, "o-both", "field data is not valid JSON", ["inventory", "gateway"]);
+    const letters = (await listDeadLetters(redis, keys, { first: 10 })).deadLetters;
+    expect(letters.map((letter) => letter.group)).toEqual(["gateway", "inventory"]);
+
+    const [first, second] = letters;
+    expect(await redeliverDeadLetter(redis, keys, first?.id as string)).toMatchObject({
+      outcome: "redelivered",
+    });
+    expect(await redeliverDeadLetter(redis, keys, second?.id as string)).toEqual({
+      outcome: "not-found",
+    });
+    const entries = await redis.xrange(keys.stream("order.created"), "-", "+");
+    expect(entries).toHaveLength(2);
+    const redriven = fieldsToRecord(entries[1]?.[1] ?? []);
+    expect(redriven.redrivenFor?.split(",").sort()).toEqual(["gateway", "inventory"]);
+    expect(await redis.xlen(keys.deadLetter)).toBe(0);
+    // The stream's other groups processed the original: they leave the redriven entry alone.
+    expect(isRedriveForOtherGroup(redriven, "payment")).toBe(true);
+    expect(isRedriveForOtherGroup(redriven, "gateway")).toBe(false);
+    expect(isRedriveForOtherGroup({ type: "order.created" }, "payment")).toBe(false);
   });
 
   it("redrives by filter, oldest first, and a second bulk redrive finds nothing", async () => {

@@ -5,12 +5,14 @@ import { defineScript } from "./lua.ts";
 /**
  * Puts a dead letter back into its stream and removes it from the dead-letter stream, in one
  * atomic step: a second redrive of the same dead letter (a double click, two operators, a
- * retried request) finds nothing and adds nothing. The script re-reads the dead letter and adds
- * the fields only if they are still exactly the ones the caller read, so what goes back is what
- * was dead-lettered. Both keys share the `{orders}` hash tag.
+ * retried request) finds nothing and adds nothing. The dead letters other groups made of the
+ * same entry go with it: the entry goes back once, for all of them. The script re-reads the
+ * dead letter and adds the fields only if they are still exactly the ones the caller read, so
+ * what goes back is what was dead-lettered. Both keys share the `{orders}` hash tag.
  *
  * KEYS: the dead-letter stream, the stream to put the entry back into.
- * ARGV: the dead letter's id, its `fields` JSON as read, then the fields to add, flat.
+ * ARGV: the dead letter's id, its `fields` JSON as read, the count of sibling dead letters
+ * (other groups', same entry) and their ids, then the fields to add, flat.
  * Reply: `{1, new entry id}`; `{0, ''}` when the dead letter is gone (already redriven);
  * `{-1, ''}` when it changed or names another stream.
  */
@@ -23,10 +25,33 @@ for i = 1, #entry[2], 2 do
   if name == 'stream' then stream = value elseif name == 'fields' then fields = value end
 end
 if stream ~= KEYS[2] or fields ~= ARGV[2] then return { -1, '' } end
-local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
+local siblings = tonumber(ARGV[3])
+local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4 + siblings))
 redis.call('XDEL', KEYS[1], ARGV[1])
+for i = 4, 3 + siblings do redis.call('XDEL', KEYS[1], ARGV[i]) end
 return { 1, id }
 `;
+
+/**
+ * The fields a redrive adds to the entry it puts back: which dead letter it came from, and the
+ * consumer groups it is for (those that dead-lettered it, comma-separated). Every group of the
+ * stream reads the new entry; the others already processed the original and must not again
+ * (see {@link isRedriveForOtherGroup}).
+ */
+export const REDRIVE_FIELDS = { from: "redrivenFrom", for: "redrivenFor" } as const;
+
+/**
+ * Whether an entry is a redrive meant for other consumer groups than `group`: that group
+ * processed the original entry already, so it acknowledges this one and does nothing (its
+ * outputs were published then). Entries without the field are for everyone.
+ */
+export function isRedriveForOtherGroup(
+  fields: Readonly<Record<string, string>>,
+  group: string,
+): boolean {
+  const groups = fields[REDRIVE_FIELDS.for];
+  return groups !== undefined && !groups.split(",").includes(group);
+}
 
 const redriveScript = defineScript<[number, string]>(REDRIVE);
 
@@ -162,12 +187,28 @@ export async function getDeadLetter(
   return entry ? toDeadLetter(keys, entry[0], entry[1]) : undefined;
 }
 
+/** The dead letters of one stream entry (one per group that gave up on it), oldest first. */
+async function deadLettersOfEntry(
+  redis: Redis,
+  keys: Keys,
+  deadLetter: DeadLetter,
+): Promise<DeadLetter[]> {
+  // Dead letters come after their entry, on the same Redis clock: start the scan there.
+  const start = isStreamEntryId(deadLetter.entryId) ? deadLetter.entryId : "-";
+  const entries = await redis.xrange(keys.deadLetter, start, "+");
+  return entries
+    .map(([id, flat]) => toDeadLetter(keys, id, flat))
+    .filter((other) => other.stream === deadLetter.stream && other.entryId === deadLetter.entryId);
+}
+
 /**
  * Puts one dead letter back into its stream, as a new entry with the same fields (the same
  * event id and trace context), and removes it from the dead-letter stream, atomically and at
- * most once. Every consumer group of that stream reads it again; that is safe because each
- * step is idempotent per order (reservations, charges, shipments, the read model's steps). If
- * it fails again, it comes back to the dead-letter stream with its new reason.
+ * most once. The entry goes back once however many groups dead-lettered it (their dead letters
+ * go too), and only those groups process it again: the stream's other groups acknowledge it
+ * and do nothing, since they processed the original. The effects are idempotent per order
+ * anyway (reservations, charges, shipments, the read model's steps). If it fails again, it
+ * comes back to the dead-letter stream with its new reason.
  */
 export async function redeliverDeadLetter(
   redis: Redis,
@@ -183,14 +224,33 @@ export async function redeliverDeadLetter(
   if (deadLetter.streamType === null) {
     return { outcome: "not-redeliverable", deadLetter, reason: "it names no event stream" };
   }
-  const flat = Object.entries(deadLetter.fields).flat();
-  if (flat.length === 0) {
+  const original = Object.entries(deadLetter.fields).filter(
+    ([name]) => name !== REDRIVE_FIELDS.from && name !== REDRIVE_FIELDS.for,
+  );
+  if (original.length === 0) {
     return { outcome: "not-redeliverable", deadLetter, reason: "it has no fields" };
   }
+  const siblings = (await deadLettersOfEntry(redis, keys, deadLetter)).filter(
+    (other) => other.id !== id,
+  );
+  const groups = [...new Set([deadLetter, ...siblings].map((letter) => letter.group))];
+  // A dead letter that names no group (written by hand, say) goes back to every group.
+  const isForEveryGroup = groups.some((group) => group === "");
+  const fields = [
+    ...original.flat(),
+    ...[REDRIVE_FIELDS.from, id],
+    ...(isForEveryGroup ? [] : [REDRIVE_FIELDS.for, groups.join(",")]),
+  ];
   const [status, entryId] = await redriveScript.run(
     redis,
     [keys.deadLetter, deadLetter.stream],
-    [id, fieldsToRecord(entry[1]).fields ?? "", ...flat],
+    [
+      id,
+      fieldsToRecord(entry[1]).fields ?? "",
+      String(siblings.length),
+      ...siblings.map((other) => other.id),
+      ...fields,
+    ],
   );
   if (Number(status) === 1) return { outcome: "redelivered", deadLetter, entryId };
   if (Number(status) === 0) return { outcome: "not-found" };

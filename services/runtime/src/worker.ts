@@ -3,6 +3,7 @@ import { getTelemetryHooks } from "@conveyor/telemetry";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { createStreamConsumer, type Handler } from "./consumer.ts";
+import { isRedriveForOtherGroup } from "./dead-letters.ts";
 import { consumerSettingsOf, type workerEnvShape } from "./env.ts";
 import { createHealthServer } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -57,6 +58,7 @@ export function createWorker(options: WorkerOptions): Worker {
   setMessagingServer(redis.options);
   const context: WorkerContext = { redis, keys, logger };
   const streamKeys = options.streams.map((type) => keys.stream(type));
+  const handle = options.createHandler(context);
 
   const consumer = createStreamConsumer({
     redis,
@@ -64,7 +66,9 @@ export function createWorker(options: WorkerOptions): Worker {
     keys,
     group: name,
     streams: options.streams,
-    handle: options.createHandler(context),
+    // A redriven dead letter of another group: this service processed the original already.
+    handle: async (event, delivery) =>
+      isRedriveForOtherGroup(delivery.fields, name) ? [] : handle(event, delivery),
     commit: publishWithAck(redis, keys),
     logger,
     ...consumerSettingsOf(env),
