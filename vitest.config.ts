@@ -16,7 +16,12 @@ export default defineConfig({
         resolve: { alias: [{ find: /^graphql$/, replacement: graphql }] },
         test: {
           name: "node",
-          include: ["services/*/src/**/*.test.ts", "gateway/src/**/*.test.ts", "e2e/**/*.test.ts"],
+          include: [
+            "services/*/src/**/*.test.ts",
+            "gateway/src/**/*.test.ts",
+            "observability/telemetry/src/**/*.test.ts",
+            "e2e/**/*.test.ts",
+          ],
           globalSetup: ["./services/testkit/src/global-setup.ts"],
           pool: "forks",
           // Upper bounds for a loaded machine, where starting a system's processes alone can

@@ -61,14 +61,14 @@ describe("one OpenTelemetry trace per order, through Redis Stream fields", () =>
     const inTrace = () => receiver.spans.filter((span) => span.traceId === order.traceId);
     // Each process exports on its own schedule: wait until every one has sent its part.
     const expected = [
-      ["gateway", "order.created publish"],
-      ["inventory", "order.created process"],
-      ["inventory", "inventory.reserved publish"],
-      ["payment", "inventory.reserved process"],
-      ["payment", "payment.processed publish"],
-      ["shipment", "payment.processed process"],
-      ["shipment", "shipment.created publish"],
-      ["gateway", "shipment.created process"],
+      ["gateway", "publish order.created"],
+      ["inventory", "process order.created"],
+      ["inventory", "publish inventory.reserved"],
+      ["payment", "process inventory.reserved"],
+      ["payment", "publish payment.processed"],
+      ["shipment", "process payment.processed"],
+      ["shipment", "publish shipment.created"],
+      ["gateway", "process shipment.created"],
     ] as const;
     await waitFor("every process's spans of the order", () =>
       expected.every(([service, name]) =>
@@ -76,6 +76,11 @@ describe("one OpenTelemetry trace per order, through Redis Stream fields", () =>
       ),
     );
     const spans = inTrace();
+    // Every app exports on the default transport, http/protobuf.
+    expect(receiver.traceExports).toMatchObject({ json: 0, protobuf: expect.any(Number) });
+    expect(new Set(spans.map((span) => span.service))).toEqual(
+      new Set(["gateway", "inventory", "payment", "shipment"]),
+    );
     const root = spans.find((span) => span.parentSpanId === undefined);
     expect(root).toMatchObject({ service: "gateway", kind: OtlpSpanKind.SERVER });
 
@@ -84,10 +89,17 @@ describe("one OpenTelemetry trace per order, through Redis Stream fields", () =>
       expect(span.kind).toBe(index % 2 === 0 ? OtlpSpanKind.PRODUCER : OtlpSpanKind.CONSUMER);
       expect(span.attributes).toMatchObject({
         "messaging.system.name": "redis",
-        "messaging.destination.name": span.name.split(" ")[0],
+        "messaging.destination.name": span.name.split(" ")[1],
         "app.order.id": order.id,
+        "server.address": "127.0.0.1",
+        "server.port": expect.any(Number),
       });
       if (index > 0) expect(span.parentSpanId).toBe(chain[index - 1]?.spanId);
+      // A process span links to its creation context (the publish) as well as being its child.
+      const creation = chain[index - 1];
+      if (index % 2 === 1) {
+        expect(span.links).toEqual([{ traceId: creation?.traceId, spanId: creation?.spanId }]);
+      } else expect(span.links).toEqual([]);
     }
     expect(chain[1]?.attributes).toMatchObject({
       "messaging.operation.type": "process",
@@ -100,7 +112,9 @@ describe("one OpenTelemetry trace per order, through Redis Stream fields", () =>
     while (ancestor?.parentSpanId) ancestor = byId.get(ancestor.parentSpanId);
     expect(ancestor?.spanId).toBe(root?.spanId);
     // The gateway's read model processes the same events in the same trace.
-    expect(only(spans, "shipment.created process", "gateway").parentSpanId).toBe(chain[6]?.spanId);
+    const projected = only(spans, "process shipment.created", "gateway");
+    expect(projected.parentSpanId).toBe(chain[6]?.spanId);
+    expect(projected.links).toEqual([{ traceId: order.traceId, spanId: chain[6]?.spanId }]);
   });
 
   it("shows the wait in Redis as the gap between producer and consumer while shipment is down", async () => {
@@ -123,11 +137,11 @@ describe("one OpenTelemetry trace per order, through Redis Stream fields", () =>
     const inTrace = () => receiver.spans.filter((span) => span.traceId === order.traceId);
     await waitFor("the shipment consumer span", () =>
       inTrace().some(
-        (span) => span.name === "payment.processed process" && span.service === "shipment",
+        (span) => span.name === "process payment.processed" && span.service === "shipment",
       ),
     );
-    const published = only(inTrace(), "payment.processed publish", "payment");
-    const processed = only(inTrace(), "payment.processed process", "shipment");
+    const published = only(inTrace(), "publish payment.processed", "payment");
+    const processed = only(inTrace(), "process payment.processed", "shipment");
     expect(processed.parentSpanId).toBe(published.spanId);
     expect(processed.startNs - published.endNs).toBeGreaterThanOrEqual(3_000_000_000n);
   });

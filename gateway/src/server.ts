@@ -9,6 +9,7 @@ import {
   createRedis,
   createStreamTrimmer,
   type Logger,
+  setMessagingServer,
   topologyStreams,
 } from "@conveyor/runtime";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
@@ -91,6 +92,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const nameOf = (purpose: string) => `${purpose}.${env.CONSUMER_NAME.replace(/\s/g, "_")}`;
   const redis = createRedis(env.REDIS_URL, "commands", nameOf("gateway"));
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+  setMessagingServer(redis.options);
   const openBlockingConnection = (purpose: string) => () => {
     const connection = createRedis(env.REDIS_URL, "blocking", nameOf(purpose));
     connection.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
@@ -141,8 +143,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }),
     placeOrderLimiter: createRateLimiter({
       redis,
-      name: "placeOrder",
-      prefix: env.STREAM_PREFIX,
+      keyPrefix: keys.rateLimit("placeOrder"),
       limitPerMinute: env.PLACE_ORDER_RATE_LIMIT ?? (isProduction ? 600 : 0),
     }),
     feed: createFeedSubscriptions({
@@ -314,6 +315,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         await projector.stop();
         await trimmer.stop();
         await health.stop();
+        await services.placeOrderLimiter.stop();
         await closeRedis(redis);
         logger.info("gateway stopped");
       })();

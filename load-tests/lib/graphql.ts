@@ -47,8 +47,8 @@ export const PLACE_ORDER = `mutation PlaceOrder($input: PlaceOrderInput!) {
 
 export const PRODUCTS = "query Products { products { sku stock } }";
 
-export const RESTOCK = `mutation Restock($sku: ID!, $quantity: Int!) {
-  restock(sku: $sku, quantity: $quantity) { sku stock }
+export const RESTOCK = `mutation Restock($input: RestockInput!) {
+  restock(input: $input) { product { sku stock } }
 }`;
 
 export const ORDER_STATUS = "query OrderStatus($id: ID!) { order(id: $id) { id status } }";
@@ -82,7 +82,7 @@ export function restockAll(units: number): string[] {
     let missing = units - stock;
     while (missing > 0) {
       const quantity = Math.min(MAX_RESTOCK, missing);
-      const restocked = graphql("restock", RESTOCK, { sku, quantity });
+      const restocked = graphql("restock", RESTOCK, { input: { sku, quantity } });
       if (restocked.body?.errors?.length) {
         throw new Error(`restock ${sku} failed: ${JSON.stringify(restocked.body.errors)}`);
       }

@@ -1,4 +1,5 @@
 import { FeedProvider } from "./client/feed.tsx";
+import { DeadLettersPanel } from "./components/DeadLettersPanel.tsx";
 import { FirehosePanel } from "./components/FirehosePanel.tsx";
 import { ConnectionBanner, Header } from "./components/Header.tsx";
 import { HealthPanel } from "./components/HealthPanel.tsx";
@@ -28,6 +29,7 @@ export function App() {
         <div className="column">
           <PlaceOrderPanel onPlaced={showPlacedOrder} />
           <HealthPanel />
+          <DeadLettersPanel />
         </div>
         <div className="column">
           <OrderJourneyPanel orderId={orderId} />

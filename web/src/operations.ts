@@ -62,10 +62,12 @@ export const PlaceOrderMutation = graphql(
 );
 
 export const RestockMutation = graphql(`
-  mutation Restock($sku: ID!, $quantity: Int!) {
-    restock(sku: $sku, quantity: $quantity) {
-      sku
-      stock
+  mutation Restock($input: RestockInput!) {
+    restock(input: $input) {
+      product {
+        sku
+        stock
+      }
     }
   }
 `);
@@ -194,3 +196,39 @@ export const PipelineHealthQuery = graphql(`
 
 /** One health report. */
 export type HealthReport = ResultOf<typeof PipelineHealthQuery>["pipelineHealth"];
+
+/** The dead letters, newest first (an operator's view). */
+export const DeadLettersQuery = graphql(`
+  query DeadLetters($first: Int!, $after: String) {
+    deadLetters(first: $first, after: $after) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      nodes {
+        id
+        stream
+        service
+        reason
+        lastError
+        deliveryCount
+        deadLetteredAt
+        orderId
+        fields
+      }
+    }
+  }
+`);
+
+/** Puts one dead letter back into its stream. */
+export const RedeliverDeadLetterMutation = graphql(`
+  mutation RedeliverDeadLetter($id: ID!) {
+    redeliverDeadLetter(id: $id) {
+      entryId
+      deadLetter {
+        id
+      }
+    }
+  }
+`);

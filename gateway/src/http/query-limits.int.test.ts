@@ -132,11 +132,20 @@ describe("query limits", () => {
       input: { customerId: "dash", items: [{ sku: "KB-001", quantity: 1 }] },
     });
     const orderId = placed.data?.placeOrder.order.id as string;
+    // A dead letter for the dashboard's "Redeliver" to send back.
+    const deadLetterId = (await test.redis.xadd(
+      test.keys.deadLetter,
+      "*",
+      ...["reason", "test", "stream", test.keys.stream("order.created"), "entryId", "1-0"],
+      ...["group", "inventory", "fields", JSON.stringify({ type: "order.created" })],
+    )) as string;
     const variables: Record<string, Record<string, unknown>> = {
       PlaceOrderMutation: {
         input: { customerId: "dash", items: [{ sku: "KB-001", quantity: 1 }] },
       },
-      RestockMutation: { sku: "KB-001", quantity: 1 },
+      RestockMutation: { input: { sku: "KB-001", quantity: 1 } },
+      DeadLettersQuery: { first: 10 },
+      RedeliverDeadLetterMutation: { id: deadLetterId },
       OrderQuery: { id: orderId },
       OrdersQuery: { first: 20 },
       OrderEventsSubscription: { orderId },

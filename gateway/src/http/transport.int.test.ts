@@ -130,7 +130,9 @@ describe("HTTP transport", () => {
     expect(JSON.stringify(broken)).not.toMatch(/JSON|not json|stack/);
 
     // Known errors keep their message and code.
-    const known = await test.graphql('mutation { restock(sku: "NOPE", quantity: 1) { sku } }');
+    const known = await test.graphql(
+      'mutation { restock(input: { sku: "NOPE", quantity: 1 }) { product { sku } } }',
+    );
     expect(known.errors?.[0]?.extensions?.code).toBe("UNKNOWN_SKU");
   });
 });

@@ -8,7 +8,12 @@ interface Page {
     totalCount: number;
     nodes: Array<{ id: string; status: string }>;
     edges: Array<{ cursor: string; node: { id: string } }>;
-    pageInfo: { endCursor: string | null; hasNextPage: boolean };
+    pageInfo: {
+      startCursor: string | null;
+      endCursor: string | null;
+      hasNextPage: boolean;
+      hasPreviousPage: boolean;
+    };
   };
 }
 
@@ -18,7 +23,7 @@ const ORDERS = /* GraphQL */ `
       totalCount
       nodes { id status }
       edges { cursor node { id } }
-      pageInfo { endCursor hasNextPage }
+      pageInfo { startCursor endCursor hasNextPage hasPreviousPage }
     }
   }
 `;
@@ -35,7 +40,7 @@ async function placeOrders(test: TestGateway, count: number): Promise<string[]> 
 }
 
 describe("order queries", () => {
-  it("pages through orders newest first with endCursor and hasNextPage", async () => {
+  it("pages through orders newest first with a complete Relay PageInfo", async () => {
     const test = await startTestGateway();
     const [o1, o2, o3, o4, o5] = await placeOrders(test, 5);
     const first = await test.graphql<Page>(ORDERS, { first: 2 });
@@ -49,16 +54,32 @@ describe("order queries", () => {
         { cursor: o5, node: { id: o5 } },
         { cursor: o4, node: { id: o4 } },
       ],
-      pageInfo: { endCursor: o4, hasNextPage: true },
+      pageInfo: { startCursor: o5, endCursor: o4, hasNextPage: true, hasPreviousPage: false },
     });
     const second = await test.graphql<Page>(ORDERS, { first: 2, after: o4 });
     expect(second.data?.orders.nodes.map((order) => order.id)).toEqual([o3, o2]);
+    expect(second.data?.orders.pageInfo).toEqual({
+      startCursor: o3,
+      endCursor: o2,
+      hasNextPage: true,
+      hasPreviousPage: true,
+    });
     const last = await test.graphql<Page>(ORDERS, { first: 2, after: o2 });
     expect(last.data?.orders.nodes.map((order) => order.id)).toEqual([o1]);
-    expect(last.data?.orders.pageInfo).toEqual({ endCursor: o1, hasNextPage: false });
+    expect(last.data?.orders.pageInfo).toEqual({
+      startCursor: o1,
+      endCursor: o1,
+      hasNextPage: false,
+      hasPreviousPage: true,
+    });
     const beyond = await test.graphql<Page>(ORDERS, { first: 2, after: o1 });
     expect(beyond.data?.orders.nodes).toEqual([]);
-    expect(beyond.data?.orders.pageInfo).toEqual({ endCursor: null, hasNextPage: false });
+    expect(beyond.data?.orders.pageInfo).toEqual({
+      startCursor: null,
+      endCursor: null,
+      hasNextPage: false,
+      hasPreviousPage: true,
+    });
   });
 
   it("filters by status as the read model moves orders on", async () => {
@@ -78,7 +99,12 @@ describe("order queries", () => {
     const pending = await test.graphql<Page>(ORDERS, { status: "PENDING" });
     expect(pending.data?.orders.nodes.map((order) => order.id)).toEqual([o3, o1]);
     const reservedPage = await test.graphql<Page>(ORDERS, { status: "RESERVED", first: 1 });
-    expect(reservedPage.data?.orders.pageInfo).toEqual({ endCursor: o4, hasNextPage: true });
+    expect(reservedPage.data?.orders.pageInfo).toEqual({
+      startCursor: o4,
+      endCursor: o4,
+      hasNextPage: true,
+      hasPreviousPage: false,
+    });
   });
 
   it("refuses page sizes outside 1..100", async () => {

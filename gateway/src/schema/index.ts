@@ -1,4 +1,5 @@
 import { builder } from "./builder.ts";
+import "./dead-letter.ts";
 import "./event.ts";
 import "./health.ts";
 import "./order.ts";

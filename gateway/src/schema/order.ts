@@ -67,17 +67,35 @@ export const OrderRef = builder.objectRef<Order>("Order").implement({
   }),
 });
 
-const PageInfoRef = builder
-  .objectRef<Pick<OrderPage, "endCursor" | "hasNextPage">>("PageInfo")
-  .implement({
-    fields: (t) => ({
-      endCursor: t.exposeString("endCursor", {
-        nullable: true,
-        description: "Pass as `after` to get the next page.",
-      }),
-      hasNextPage: t.exposeBoolean("hasNextPage"),
+/** A page's position in its list, per the Relay cursor connections spec. */
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+/** The GraphQL `PageInfo` type, shared by every connection. */
+export const PageInfoRef = builder.objectRef<PageInfo>("PageInfo").implement({
+  description: "Where a page is in its list (Relay cursor connections).",
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean("hasNextPage", {
+      description: "Whether there are items after this page.",
     }),
-  });
+    hasPreviousPage: t.exposeBoolean("hasPreviousPage", {
+      description:
+        "Whether there are items before this page. Pages are read forward (first/after): true when the page starts after a cursor.",
+    }),
+    startCursor: t.exposeString("startCursor", {
+      nullable: true,
+      description: "The cursor of the first item of the page; null for an empty page.",
+    }),
+    endCursor: t.exposeString("endCursor", {
+      nullable: true,
+      description: "Pass as `after` to get the next page; null for an empty page.",
+    }),
+  }),
+});
 
 const OrderEdgeRef = builder.objectRef<Order>("OrderEdge").implement({
   fields: (t) => ({
@@ -86,12 +104,24 @@ const OrderEdgeRef = builder.objectRef<Order>("OrderEdge").implement({
   }),
 });
 
-const OrderConnectionRef = builder.objectRef<OrderPage>("OrderConnection").implement({
+/** A page of orders and the cursor it was asked after. */
+type OrderConnection = OrderPage & { after: string | undefined };
+
+const OrderConnectionRef = builder.objectRef<OrderConnection>("OrderConnection").implement({
   description: "A page of orders, newest first (Relay-style cursor connection).",
   fields: (t) => ({
     edges: t.field({ type: [OrderEdgeRef], resolve: (page) => page.orders }),
     nodes: t.field({ type: [OrderRef], resolve: (page) => page.orders }),
-    pageInfo: t.field({ type: PageInfoRef, resolve: (page) => page }),
+    pageInfo: t.field({
+      type: PageInfoRef,
+      resolve: (page) => ({
+        hasNextPage: page.hasNextPage,
+        // Forward paging: a page asked after a cursor has at least that order before it.
+        hasPreviousPage: page.after !== undefined,
+        startCursor: page.orders[0]?.id ?? null,
+        endCursor: page.endCursor,
+      }),
+    }),
     totalCount: t.exposeInt("totalCount", { description: "Orders in the list (all pages)." }),
   }),
 });
@@ -137,7 +167,7 @@ builder.queryFields((t) => ({
       after: t.arg.string({ description: "The endCursor of the previous page." }),
       status: t.arg({ type: OrderStatusRef }),
     },
-    resolve: (_root, args, { services }) => {
+    resolve: async (_root, args, { services }) => {
       const first = args.first ?? 20;
       if (first < 1 || first > MAX_PAGE_SIZE) {
         throw gatewayError("BAD_USER_INPUT", `first must be between 1 and ${MAX_PAGE_SIZE}`);
@@ -145,11 +175,9 @@ builder.queryFields((t) => ({
       if (args.after && args.after.length > 64) {
         throw gatewayError("BAD_USER_INPUT", "after must be the endCursor of a previous page");
       }
-      return services.orders.list({
-        first,
-        after: args.after ?? undefined,
-        status: args.status ?? undefined,
-      });
+      const after = args.after ?? undefined;
+      const page = await services.orders.list({ first, after, status: args.status ?? undefined });
+      return { ...page, after };
     },
   }),
 }));
@@ -161,10 +189,14 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: PlaceOrderInputRef, required: true }) },
     resolve: (_root, { input }, { services, clientAddress }) =>
       measurePlaceOrder(async () => {
-        if (!(await services.placeOrderLimiter.tryTake(clientAddress))) {
+        const decision = await services.placeOrderLimiter.tryTake(clientAddress);
+        if (!decision.isAllowed) {
+          const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
           throw gatewayError(
             "RATE_LIMITED",
-            "Too many orders from this client; retry in a minute.",
+            `Too many orders from this client; retry in ${retryAfterSeconds} s.`,
+            // Yoga turns `http.headers` into response headers (and sends no `http` extension).
+            { retryAfterSeconds, http: { headers: { "Retry-After": String(retryAfterSeconds) } } },
           );
         }
         return { order: await services.placeOrder(input) };

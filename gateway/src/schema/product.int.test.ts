@@ -25,10 +25,10 @@ describe("products and restock", () => {
 
   it("restocks a product and shows the new stock live", async () => {
     const test = await startTestGateway({ CATALOG_INITIAL_STOCK: "10" });
-    const response = await test.graphql<{ restock: { sku: string; stock: number } }>(
-      'mutation { restock(sku: "KB-001", quantity: 5) { sku stock } }',
+    const response = await test.graphql<{ restock: { product: { sku: string; stock: number } } }>(
+      'mutation { restock(input: { sku: "KB-001", quantity: 5 }) { product { sku stock } } }',
     );
-    expect(response.data?.restock).toEqual({ sku: "KB-001", stock: 15 });
+    expect(response.data?.restock.product).toEqual({ sku: "KB-001", stock: 15 });
     const products = await test.graphql<Products>("{ products { sku stock } }");
     expect(products.data?.products.find((product) => product.sku === "KB-001")?.stock).toBe(15);
   });
@@ -36,11 +36,11 @@ describe("products and restock", () => {
   it("applies a restock with an idempotency key once, however often it is retried", async () => {
     const test = await startTestGateway({ CATALOG_INITIAL_STOCK: "10" });
     const call = (quantity: number) =>
-      test.graphql<{ restock: { stock: number } }>(
-        `mutation { restock(sku: "KB-001", quantity: ${quantity}, idempotencyKey: "po-1") { stock } }`,
+      test.graphql<{ restock: { product: { stock: number } } }>(
+        `mutation { restock(input: { sku: "KB-001", quantity: ${quantity}, idempotencyKey: "po-1" }) { product { stock } } }`,
       );
     const retries = await Promise.all([call(5), call(5), call(5)]);
-    expect(retries.map((response) => response.data?.restock.stock)).toEqual([15, 15, 15]);
+    expect(retries.map((response) => response.data?.restock.product.stock)).toEqual([15, 15, 15]);
     const conflict = await call(6);
     expect(conflict.errors?.[0]?.extensions?.code).toBe("IDEMPOTENCY_CONFLICT");
     const products = await test.graphql<Products>("{ products { sku stock } }");
@@ -50,24 +50,26 @@ describe("products and restock", () => {
   it("refuses an unknown sku and quantities out of range", async () => {
     const test = await startTestGateway();
     const cases: Array<[string, string]> = [
-      ['restock(sku: "NOPE", quantity: 1)', "UNKNOWN_SKU"],
-      ['restock(sku: "KB-001", quantity: 0)', "BAD_USER_INPUT"],
-      ['restock(sku: "KB-001", quantity: 1000001)', "BAD_USER_INPUT"],
-      ['restock(sku: "KB-001", quantity: 1, idempotencyKey: "")', "BAD_USER_INPUT"],
+      ['restock(input: { sku: "NOPE", quantity: 1 })', "UNKNOWN_SKU"],
+      ['restock(input: { sku: "KB-001", quantity: 0 })', "BAD_USER_INPUT"],
+      ['restock(input: { sku: "KB-001", quantity: 1000001 })', "BAD_USER_INPUT"],
+      ['restock(input: { sku: "KB-001", quantity: 1, idempotencyKey: "" })', "BAD_USER_INPUT"],
       [
-        `restock(sku: "KB-001", quantity: 1, idempotencyKey: "${"k".repeat(129)}")`,
+        `restock(input: { sku: "KB-001", quantity: 1, idempotencyKey: "${"k".repeat(129)}" })`,
         "BAD_USER_INPUT",
       ],
     ];
     for (const [call, code] of cases) {
-      const response = await test.graphql(`mutation { ${call} { sku } }`);
+      const response = await test.graphql(`mutation { ${call} { product { sku } } }`);
       expect(response.errors?.[0]?.extensions?.code, call).toBe(code);
     }
   });
 
   it("keeps existing stock when a second gateway starts on the same data", async () => {
     const first = await startTestGateway({ CATALOG_INITIAL_STOCK: "10" });
-    await first.graphql('mutation { restock(sku: "KB-001", quantity: 5) { sku } }');
+    await first.graphql(
+      'mutation { restock(input: { sku: "KB-001", quantity: 5 }) { product { sku } } }',
+    );
     const second = await startTestGateway(
       { CATALOG_INITIAL_STOCK: "10" },
       { prefix: first.prefix },

@@ -27,22 +27,36 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const RestockInputRef = builder.inputType("RestockInput", {
+  fields: (t) => ({
+    sku: t.id({ required: true }),
+    quantity: t.int({ required: true, description: `1 to ${MAX_RESTOCK_QUANTITY}.` }),
+    idempotencyKey: t.string({
+      description:
+        "Up to 128 characters. Retrying with the same key adds nothing more and returns the product; the same key with another sku or quantity is refused (IDEMPOTENCY_CONFLICT). Keys are kept for a day.",
+    }),
+  }),
+});
+
+const RestockPayloadRef = builder.objectRef<{ product: Product }>("RestockPayload").implement({
+  fields: (t) => ({
+    product: t.field({
+      type: ProductRef,
+      description: "The product, with its new stock.",
+      resolve: (payload) => payload.product,
+    }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   restock: t.field({
-    type: ProductRef,
+    type: RestockPayloadRef,
     description: "Adds stock to a product (an operator's action).",
-    args: {
-      sku: t.arg.id({ required: true }),
-      quantity: t.arg.int({ required: true, description: `1 to ${MAX_RESTOCK_QUANTITY}.` }),
-      idempotencyKey: t.arg.string({
-        description:
-          "Up to 128 characters. Retrying with the same key adds nothing more and returns the product; the same key with another sku or quantity is refused (IDEMPOTENCY_CONFLICT). Keys are kept for a day.",
-      }),
-    },
-    resolve: async (_root, args, { services }) => {
-      const sku = String(args.sku);
-      const idempotencyKey = args.idempotencyKey ?? undefined;
-      if (args.quantity < 1 || args.quantity > MAX_RESTOCK_QUANTITY) {
+    args: { input: t.arg({ type: RestockInputRef, required: true }) },
+    resolve: async (_root, { input }, { services }) => {
+      const sku = String(input.sku);
+      const idempotencyKey = input.idempotencyKey ?? undefined;
+      if (input.quantity < 1 || input.quantity > MAX_RESTOCK_QUANTITY) {
         throw gatewayError(
           "BAD_USER_INPUT",
           `quantity must be between 1 and ${MAX_RESTOCK_QUANTITY}`,
@@ -57,12 +71,12 @@ builder.mutationFields((t) => ({
       ) {
         throw gatewayError("BAD_USER_INPUT", "idempotencyKey must be 1 to 128 characters");
       }
-      const result = await restock(services.redis, services.keys, sku, args.quantity, {
+      const result = await restock(services.redis, services.keys, sku, input.quantity, {
         idempotencyKey,
       });
       switch (result.outcome) {
         case "restocked":
-          return result.product;
+          return { product: result.product };
         case "unknown-sku":
           throw gatewayError("UNKNOWN_SKU", `Unknown sku: ${sku}`, { skus: [sku] });
         case "idempotency-conflict":

@@ -34,6 +34,11 @@ export interface Keys {
   reservation(orderId: string): string;
   /** A restock's idempotency key, holding the sku and quantity it applied. */
   restock(idempotencyKey: string): string;
+  /**
+   * The key prefix of one rate limit's counters (rate-limiter-flexible's `keyPrefix`, which
+   * appends `:<client>:<window>`): one key per client and minute, alone in its slot.
+   */
+  rateLimit(name: string): string;
   /** The payment ledger: one charge per order. */
   charge(orderId: string): string;
   /** The shipment ledger: one shipment per order. */
@@ -62,6 +67,7 @@ export function createKeys(prefix: string): Keys {
     stock: `${catalog}stock`,
     reservation: (orderId) => `${catalog}reservation:${orderId}`,
     restock: (idempotencyKey) => `${catalog}restock:${idempotencyKey}`,
+    rateLimit: (name) => `${prefix}ratelimit:${name}`,
     charge: (orderId) => `${prefix}{payments}:charge:${orderId}`,
     shipment: (orderId) => `${prefix}{shipments}:shipment:${orderId}`,
   };

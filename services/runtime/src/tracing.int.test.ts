@@ -1,6 +1,12 @@
-import { createEvent, createKeys, type EventEnvelope, encodeEvent } from "@conveyor/contract";
+import {
+  createEvent,
+  createKeys,
+  type EventEnvelope,
+  encodeEvent,
+  NonRetryableError,
+} from "@conveyor/contract";
 import { uniquePrefix, waitFor } from "@conveyor/testkit";
-import { context, propagation, SpanKind, trace } from "@opentelemetry/api";
+import { context, propagation, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import {
@@ -11,10 +17,10 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createStreamConsumer } from "./consumer.ts";
-import { publishWithAck } from "./publish.ts";
+import { createStreamConsumer, type Handler } from "./consumer.ts";
+import { type Publication, publishWithAck } from "./publish.ts";
 import { createRedis } from "./redis.ts";
-import { withProducerSpans } from "./tracing.ts";
+import { setMessagingServer, withProducerSpans } from "./tracing.ts";
 
 const exporter = new InMemorySpanExporter();
 const redis = createRedis(inject("redisUrl"), "commands", "tracing-test");
@@ -25,6 +31,7 @@ beforeAll(() => {
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  setMessagingServer(redis.options);
 });
 afterAll(() => redis.disconnect());
 
@@ -47,7 +54,7 @@ function spansOf(orderId: string): ReadableSpan[] {
   return exporter.getFinishedSpans().filter((span) => span.attributes["app.order.id"] === orderId);
 }
 
-async function runInventory(prefix: string) {
+async function runInventory(prefix: string, handle?: Handler<Publication>) {
   const keys = createKeys(prefix);
   const consumer = createStreamConsumer({
     redis,
@@ -56,16 +63,18 @@ async function runInventory(prefix: string) {
     group: "inventory",
     consumer: "c1",
     streams: ["order.created"],
-    async handle(event) {
-      return [
-        createEvent({
-          type: "inventory.rejected",
-          orderId: event.orderId,
-          producer: "inventory",
-          data: { reason: "INSUFFICIENT_STOCK", message: "none left", lines: [] },
-        }),
-      ];
-    },
+    handle:
+      handle ??
+      (async (event) => {
+        return [
+          createEvent({
+            type: "inventory.rejected",
+            orderId: event.orderId,
+            producer: "inventory",
+            data: { reason: "INSUFFICIENT_STOCK", message: "none left", lines: [] },
+          }),
+        ];
+      }),
     commit: publishWithAck(redis, keys),
     logger,
     blockMs: 200,
@@ -75,7 +84,7 @@ async function runInventory(prefix: string) {
 }
 
 describe("trace context through stream entries", () => {
-  it("makes the consumer span a child of the producer span, and the next publish its child", async () => {
+  it("makes the process span a child of the publish span, linked to it, and the next publish its child", async () => {
     const prefix = uniquePrefix("trace");
     const { keys, consumer } = await runInventory(prefix);
     const root = trace.getTracer("test").startSpan("placeOrder");
@@ -86,21 +95,26 @@ describe("trace context through stream entries", () => {
     );
     root.end();
     await waitFor("the rejected publish span", () =>
-      spansOf("traced").some((span) => span.name === "inventory.rejected publish"),
+      spansOf("traced").some((span) => span.name === "publish inventory.rejected"),
     );
     await consumer.stop();
 
     const spans = spansOf("traced");
     const byName = (name: string) => spans.find((span) => span.name === name) as ReadableSpan;
-    const produce = byName("order.created publish");
-    const process = byName("order.created process");
-    const next = byName("inventory.rejected publish");
+    const produce = byName("publish order.created");
+    const process = byName("process order.created");
+    const next = byName("publish inventory.rejected");
     expect(new Set(spans.map((span) => span.spanContext().traceId))).toEqual(
       new Set([root.spanContext().traceId]),
     );
     expect(produce.parentSpanContext?.spanId).toBe(root.spanContext().spanId);
     expect(process.parentSpanContext?.spanId).toBe(produce.spanContext().spanId);
     expect(next.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
+    // The creation context is the parent and also a link, as the messaging conventions ask.
+    expect(process.links.map((link) => link.context.spanId)).toEqual([
+      produce.spanContext().spanId,
+    ]);
+    expect(process.links[0]?.context.traceId).toBe(root.spanContext().traceId);
     expect([produce.kind, process.kind, next.kind]).toEqual([
       SpanKind.PRODUCER,
       SpanKind.CONSUMER,
@@ -113,7 +127,41 @@ describe("trace context through stream entries", () => {
       "messaging.consumer.group.name": "inventory",
       "redis.stream.message.delivery_count": 1,
       "app.order.id": "traced",
+      "server.address": redis.options.host,
+      "server.port": redis.options.port,
     });
+    expect(produce.attributes).toMatchObject({
+      "messaging.operation.type": "send",
+      "server.address": redis.options.host,
+      "server.port": redis.options.port,
+    });
+    expect(process.attributes["error.type"]).toBeUndefined();
+  });
+
+  it("sets error.type on a process span whose handler fails, and on one dead-lettered", async () => {
+    const prefix = uniquePrefix("trace");
+    let attempts = 0;
+    const { keys, consumer } = await runInventory(prefix, async (event) => {
+      attempts += 1;
+      if (event.orderId === "flaky" && attempts === 1) throw new RangeError("not yet");
+      if (event.orderId === "poison") throw new NonRetryableError("cannot ever work");
+      return [];
+    });
+    await redis.xadd(keys.stream("order.created"), "*", ...encodeEvent(order("flaky")));
+    await redis.xadd(keys.stream("order.created"), "*", ...encodeEvent(order("poison")));
+    await waitFor(
+      "the poison entry dead-lettered",
+      async () => (await redis.xlen(keys.deadLetter)) === 1,
+    );
+    await waitFor("the flaky entry's failed span", () => spansOf("flaky").length > 0);
+    await consumer.stop();
+    const [failed] = spansOf("flaky");
+    expect(failed?.name).toBe("process order.created");
+    expect(failed?.attributes["error.type"]).toBe("RangeError");
+    expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
+    const [deadLettered] = spansOf("poison");
+    expect(deadLettered?.attributes["error.type"]).toBe("dead_lettered");
+    expect(deadLettered?.status.code).toBe(SpanStatusCode.ERROR);
   });
 
   it("starts a fresh trace for an entry with a garbage traceparent, and still processes it", async () => {
@@ -126,8 +174,9 @@ describe("trace context through stream entries", () => {
       async () => (await redis.xlen(keys.stream("inventory.rejected"))) === 1,
     );
     await consumer.stop();
-    const process = spansOf("garbage").find((span) => span.name === "order.created process");
+    const process = spansOf("garbage").find((span) => span.name === "process order.created");
     expect(process?.parentSpanContext).toBeUndefined();
+    expect(process?.links).toEqual([]);
     expect(await redis.xlen(keys.deadLetter)).toBe(0);
   });
 });

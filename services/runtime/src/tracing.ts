@@ -58,6 +58,34 @@ export const MessagingAttributes = {
   orderId: "app.order.id",
 } as const;
 
+/** Attribute names of OpenTelemetry's general conventions (stable). */
+export const GeneralAttributes = {
+  errorType: "error.type",
+  serverAddress: "server.address",
+  serverPort: "server.port",
+} as const;
+
+/** `error.type` of a consumer span whose entry went to the dead-letter stream. */
+export const DEAD_LETTERED_ERROR_TYPE = "dead_lettered";
+
+/** The Redis server every messaging span names (`server.address`, `server.port`). */
+let serverAttributes: Attributes = {};
+
+/**
+ * Names the Redis server that this process's streams live on, for the `server.address` and
+ * `server.port` of every publish and process span. Called once at start, by the worker and the
+ * gateway, with their command connection's host and port.
+ */
+export function setMessagingServer(server: {
+  host?: string | undefined;
+  port?: number | undefined;
+}): void {
+  serverAttributes = {
+    ...(server.host ? { [GeneralAttributes.serverAddress]: server.host } : {}),
+    ...(server.port ? { [GeneralAttributes.serverPort]: server.port } : {}),
+  };
+}
+
 const SYSTEM = "redis";
 
 /** The trace-context fields an event carries: W3C `traceparent`, `tracestate`, `baggage`. */
@@ -71,9 +99,19 @@ function carrierOf(event: TraceCarrier): Record<string, string> {
   return carrier;
 }
 
-/** Records an error on a span: the exception event and an ERROR status. */
+/**
+ * The `error.type` of an error: its class name (`ReplyError`, `NonRetryableError`, …), a
+ * low-cardinality identifier as the conventions ask; `_OTHER` when there is none.
+ */
+export function errorTypeOf(error: unknown): string {
+  if (error instanceof Error) return error.constructor.name || error.name || "_OTHER";
+  return "_OTHER";
+}
+
+/** Records an error on a span: the exception event, `error.type` and an ERROR status. */
 export function recordError(span: Span, error: unknown): void {
   span.recordException(error instanceof Error ? error : new Error(String(error)));
+  span.setAttribute(GeneralAttributes.errorType, errorTypeOf(error));
   span.setStatus({
     code: SpanStatusCode.ERROR,
     message: error instanceof Error ? error.message : String(error),
@@ -81,7 +119,7 @@ export function recordError(span: Span, error: unknown): void {
 }
 
 /**
- * Publishes events inside PRODUCER spans (`<type> publish`), children of the active context:
+ * Publishes events inside PRODUCER spans (`publish <type>`), children of the active context:
  * each event gets its span's context injected into `traceparent`/`tracestate`/`baggage`, so the
  * consumer's span continues the same trace. `publish` receives the stamped events.
  */
@@ -91,9 +129,10 @@ export async function withProducerSpans<T>(
 ): Promise<T> {
   if (isTracingOff()) return publish(events.map(withoutTraceContext));
   const spans = events.map((event) =>
-    tracer.startSpan(`${event.type} publish`, {
+    tracer.startSpan(`publish ${event.type}`, {
       kind: SpanKind.PRODUCER,
       attributes: {
+        ...serverAttributes,
         [MessagingAttributes.system]: SYSTEM,
         [MessagingAttributes.destination]: event.type,
         [MessagingAttributes.operationType]: "send",
@@ -137,9 +176,45 @@ export interface ConsumerSpanInput {
 }
 
 /**
- * Runs `work` inside a CONSUMER span (`<type> process`) whose parent is the context the entry
- * carries, so one order is one trace across services. A missing or malformed traceparent just
- * starts a new trace. A redelivery is marked with a span event.
+ * Marks a span's ERROR status with an `error.type` when none was recorded yet: the consumer sets
+ * an ERROR status itself when it dead-letters an entry, without an exception to name.
+ */
+function withErrorType(span: Span): Span {
+  let hasErrorType = false;
+  return new Proxy(span, {
+    get(target, property, receiver) {
+      if (property === "setAttribute") {
+        return (key: string, value: Parameters<Span["setAttribute"]>[1]) => {
+          if (key === GeneralAttributes.errorType) hasErrorType = true;
+          target.setAttribute(key, value);
+          return receiver;
+        };
+      }
+      if (property === "setStatus") {
+        return (status: Parameters<Span["setStatus"]>[0]) => {
+          if (status.code === SpanStatusCode.ERROR && !hasErrorType) {
+            hasErrorType = true;
+            const isDeadLettered = status.message?.startsWith("dead-lettered") ?? false;
+            target.setAttribute(
+              GeneralAttributes.errorType,
+              isDeadLettered ? DEAD_LETTERED_ERROR_TYPE : "_OTHER",
+            );
+          }
+          target.setStatus(status);
+          return receiver;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * Runs `work` inside a CONSUMER span (`process <type>`) whose parent is the context the entry
+ * carries, so one order is one trace across services; the span also links to that creation
+ * context, as the messaging conventions ask of a process span. A missing or malformed
+ * traceparent just starts a new trace. A redelivery is marked with a span event.
  */
 export async function withConsumerSpan<T>(
   input: ConsumerSpanInput,
@@ -148,6 +223,7 @@ export async function withConsumerSpan<T>(
   if (isTracingOff()) return work(NOOP_SPAN);
   const parent: Context = propagation.extract(ROOT_CONTEXT, carrierOf(input.fields));
   const attributes: Attributes = {
+    ...serverAttributes,
     [MessagingAttributes.system]: SYSTEM,
     [MessagingAttributes.destination]: input.type,
     [MessagingAttributes.operationType]: "process",
@@ -159,10 +235,14 @@ export async function withConsumerSpan<T>(
   };
   if (input.fields.id) attributes[MessagingAttributes.messageId] = input.fields.id;
   if (input.fields.orderId) attributes[MessagingAttributes.orderId] = input.fields.orderId;
-  const span = tracer.startSpan(
-    `${input.type} process`,
-    { kind: SpanKind.CONSUMER, attributes },
-    parent,
+  const creation = trace.getSpanContext(parent);
+  const links = creation && trace.isSpanContextValid(creation) ? [{ context: creation }] : [];
+  const span = withErrorType(
+    tracer.startSpan(
+      `process ${input.type}`,
+      { kind: SpanKind.CONSUMER, attributes, links },
+      parent,
+    ),
   );
   if (input.deliveryCount > 1)
     span.addEvent("redelivered", { [MessagingAttributes.deliveryCount]: input.deliveryCount });

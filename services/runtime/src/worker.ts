@@ -3,11 +3,13 @@ import { getTelemetryHooks } from "@conveyor/telemetry";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { createStreamConsumer, type Handler } from "./consumer.ts";
+import { isRedriveForOtherGroup } from "./dead-letters.ts";
 import { consumerSettingsOf, type workerEnvShape } from "./env.ts";
 import { createHealthServer } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
 import { closeRedis, createRedis, replyToRecord } from "./redis.ts";
+import { setMessagingServer } from "./tracing.ts";
 import { createStreamTrimmer, topologyStreams } from "./trimmer.ts";
 
 /** The parsed settings of a worker. */
@@ -53,8 +55,10 @@ export function createWorker(options: WorkerOptions): Worker {
   const keys = createKeys(env.STREAM_PREFIX);
   const redis = createRedis(env.REDIS_URL, "commands", name);
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+  setMessagingServer(redis.options);
   const context: WorkerContext = { redis, keys, logger };
   const streamKeys = options.streams.map((type) => keys.stream(type));
+  const handle = options.createHandler(context);
 
   const consumer = createStreamConsumer({
     redis,
@@ -62,7 +66,9 @@ export function createWorker(options: WorkerOptions): Worker {
     keys,
     group: name,
     streams: options.streams,
-    handle: options.createHandler(context),
+    // A redriven dead letter of another group: this service processed the original already.
+    handle: async (event, delivery) =>
+      isRedriveForOtherGroup(delivery.fields, name) ? [] : handle(event, delivery),
     commit: publishWithAck(redis, keys),
     logger,
     ...consumerSettingsOf(env),

@@ -154,7 +154,7 @@ export function PlaceOrderPanel({ onPlaced }: { onPlaced(orderId: string): void 
                       <button
                         type="button"
                         className="link-button"
-                        onClick={() => restock({ sku: product.sku, quantity: 100 })}
+                        onClick={() => restock({ input: { sku: product.sku, quantity: 100 } })}
                       >
                         Restock 100
                       </button>
