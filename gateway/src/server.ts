@@ -12,7 +12,9 @@ import {
   topologyStreams,
 } from "@conveyor/runtime";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
-import type { GatewayEnv } from "./env.ts";
+import { createAuthentication } from "./auth/plugin.ts";
+import { createTokenVerifier } from "./auth/verify.ts";
+import { authModeOf, type GatewayEnv } from "./env.ts";
 import { createEventHub } from "./feed/event-hub.ts";
 import { createFeedSubscriptions } from "./feed/subscriptions.ts";
 import { createPipelineHealth } from "./health/pipeline-health.ts";
@@ -120,6 +122,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     intervalMs: env.TRIM_INTERVAL_MS,
     logger,
   });
+  const authMode = authModeOf(env);
+  const authentication = createAuthentication({
+    mode: authMode,
+    verify:
+      authMode === "off"
+        ? undefined
+        : createTokenVerifier({
+            secret: env.AUTH_JWT_SECRET,
+            jwksUrl: env.AUTH_JWKS_URL,
+            issuer: env.AUTH_ISSUER,
+            audience: env.AUTH_AUDIENCE,
+            clockSkewSeconds: env.AUTH_CLOCK_SKEW_SECONDS,
+          }),
+    logger: logger.child({ component: "auth" }),
+    isTracingEndUser: env.TRACE_ENDUSER_ID,
+  });
   const services: GatewayServices = {
     redis,
     keys,
@@ -145,6 +163,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       pageSize: env.FEED_BATCH_SIZE,
     }),
     health,
+    authMode,
     traceUrl: (traceId) =>
       env.TRACE_LINK_TEMPLATE ? env.TRACE_LINK_TEMPLATE.replaceAll("{traceId}", traceId) : null,
   };
@@ -171,8 +190,9 @@ export function createGateway(options: GatewayOptions): Gateway {
             maxAge: 600,
           },
     logging: yogaLoggerFor(logger.child({ component: "yoga" })),
-    context: ({ req, res }) => ({
+    context: async ({ req, res, request }) => ({
       services,
+      auth: await authentication.identityOf(request),
       clientAddress: clientAddressOf(req, env.TRUST_PROXY),
       whenOutputFits: () => whenOutputFits(res),
     }),
@@ -185,6 +205,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         maxDirectives: env.MAX_QUERY_DIRECTIVES,
         isBlockingFieldSuggestions: env.BLOCK_FIELD_SUGGESTIONS ?? isProduction,
       }),
+      authentication.plugin,
       useGraphQLSse({ endpoint: "/graphql/stream", logger }),
       useInputErrorCodes(),
       ...((env.INTROSPECTION ?? !isProduction) ? [] : [useNoIntrospection()]),

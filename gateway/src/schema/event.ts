@@ -1,3 +1,5 @@
+import { authorizedStream } from "../auth/expiry.ts";
+import { operatorOnly, watchableOrder } from "../auth/rules.ts";
 import type { StreamItem } from "../feed/subscription-stream.ts";
 import type { OrderEvent } from "../read-model/records.ts";
 import { builder } from "./builder.ts";
@@ -37,8 +39,13 @@ builder.subscriptionFields((t) => ({
       orderId: t.arg.id({ required: true }),
       after: t.arg.string({ description: "Only events after this cursor." }),
     },
-    subscribe: (_root, args, { services, whenOutputFits }) =>
-      services.feed.orderEvents(String(args.orderId), args.after ?? undefined, whenOutputFits),
+    subscribe: (_root, args, { services, whenOutputFits, auth }) =>
+      authorizedStream(
+        () => watchableOrder(auth, String(args.orderId), services.orders),
+        () =>
+          services.feed.orderEvents(String(args.orderId), args.after ?? undefined, whenOutputFits),
+        auth,
+      ),
     resolve: resolveItem,
   }),
   events: t.field({
@@ -46,8 +53,12 @@ builder.subscriptionFields((t) => ({
     description:
       "Every event of every order. With `after`, the events since that cursor first, then live; without it, live from now.",
     args: { after: t.arg.string({ description: "Only events after this cursor." }) },
-    subscribe: (_root, args, { services, whenOutputFits }) =>
-      services.feed.events(args.after ?? undefined, whenOutputFits),
+    subscribe: (_root, args, { services, whenOutputFits, auth }) =>
+      authorizedStream(
+        () => operatorOnly(auth),
+        () => services.feed.events(args.after ?? undefined, whenOutputFits),
+        auth,
+      ),
     resolve: resolveItem,
   }),
 }));

@@ -1,3 +1,4 @@
+import { canSeeOrdersOf, customerIdForNewOrder, orderListScope, signedIn } from "../auth/rules.ts";
 import { gatewayError } from "../errors.ts";
 import type { OrderPage } from "../orders/order-store.ts";
 import { ORDER_STATUSES, type Order } from "../read-model/records.ts";
@@ -126,17 +127,24 @@ builder.queryFields((t) => ({
     type: OrderRef,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, { services }) => services.orders.get(String(args.id)),
+    description: "An order; null when there is none (or, for a customer, when it is another's).",
+    resolve: async (_root, args, { services, auth }) => {
+      signedIn(auth);
+      const order = await services.orders.get(String(args.id));
+      return order && canSeeOrdersOf(auth, order.customerId) ? order : null;
+    },
   }),
   orders: t.field({
     type: OrderConnectionRef,
-    description: "Orders, newest first, optionally of one status.",
+    description:
+      "Orders, newest first, optionally of one status: every order for an operator, its own for a customer.",
     args: {
       first: t.arg.int({ defaultValue: 20, description: `1 to ${MAX_PAGE_SIZE}.` }),
       after: t.arg.string({ description: "The endCursor of the previous page." }),
       status: t.arg({ type: OrderStatusRef }),
     },
-    resolve: (_root, args, { services }) => {
+    resolve: (_root, args, { services, auth }) => {
+      const customerId = orderListScope(auth);
       const first = args.first ?? 20;
       if (first < 1 || first > MAX_PAGE_SIZE) {
         throw gatewayError("BAD_USER_INPUT", `first must be between 1 and ${MAX_PAGE_SIZE}`);
@@ -148,6 +156,7 @@ builder.queryFields((t) => ({
         first,
         after: args.after ?? undefined,
         status: args.status ?? undefined,
+        customerId,
       });
     },
   }),
@@ -158,11 +167,12 @@ builder.mutationFields((t) => ({
     type: PlaceOrderPayloadRef,
     description: "Places an order: it is priced from the catalog and published as order.created.",
     args: { input: t.arg({ type: PlaceOrderInputRef, required: true }) },
-    resolve: async (_root, { input }, { services, clientAddress }) => {
+    resolve: async (_root, { input }, { services, clientAddress, auth }) => {
+      const customerId = customerIdForNewOrder(auth, input.customerId);
       if (!(await services.placeOrderLimiter.tryTake(clientAddress))) {
         throw gatewayError("RATE_LIMITED", "Too many orders from this client; retry in a minute.");
       }
-      return { order: await services.placeOrder(input) };
+      return { order: await services.placeOrder({ ...input, customerId }) };
     },
   }),
 }));

@@ -1,4 +1,5 @@
 import { listProducts, type Product, restock } from "@conveyor/catalog";
+import { operatorOnly } from "../auth/rules.ts";
 import { gatewayError } from "../errors.ts";
 import { builder } from "./builder.ts";
 import { MoneyRef } from "./money.ts";
@@ -30,7 +31,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   restock: t.field({
     type: ProductRef,
-    description: "Adds stock to a product (an operator's action).",
+    description: "Adds stock to a product (operators only).",
     args: {
       sku: t.arg.id({ required: true }),
       quantity: t.arg.int({ required: true, description: `1 to ${MAX_RESTOCK_QUANTITY}.` }),
@@ -39,7 +40,8 @@ builder.mutationFields((t) => ({
           "Up to 128 characters. Retrying with the same key adds nothing more and returns the product; the same key with another sku or quantity is refused (IDEMPOTENCY_CONFLICT). Keys are kept for a day.",
       }),
     },
-    resolve: async (_root, args, { services }) => {
+    resolve: async (_root, args, { services, auth }) => {
+      operatorOnly(auth);
       const sku = String(args.sku);
       const idempotencyKey = args.idempotencyKey ?? undefined;
       if (args.quantity < 1 || args.quantity > MAX_RESTOCK_QUANTITY) {
