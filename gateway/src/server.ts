@@ -137,6 +137,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           }),
     logger: logger.child({ component: "auth" }),
     isTracingEndUser: env.TRACE_ENDUSER_ID,
+    graphqlEndpoint: "/graphql",
   });
   const services: GatewayServices = {
     redis,

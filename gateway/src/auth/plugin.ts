@@ -14,6 +14,11 @@ export interface AuthPluginOptions {
   logger: Logger;
   /** Puts `enduser.id` on the request's span (`TRACE_ENDUSER_ID`). */
   isTracingEndUser: boolean;
+  /**
+   * Yoga's endpoint (`/graphql`), whose answers a refusal turns into HTTP 401. Elsewhere
+   * (graphql-sse) the error goes without its `extensions.http`, which only Yoga reads.
+   */
+  graphqlEndpoint: string;
 }
 
 /** The context field the gateway's context factory fills with {@link Authentication.identityOf}. */
@@ -54,7 +59,7 @@ const BEARER = /^bearer +([^\s]+) *$/i;
  * goes to the log at debug level, without the token.
  */
 export function createAuthentication(options: AuthPluginOptions): Authentication {
-  const { mode, verify, logger, isTracingEndUser } = options;
+  const { mode, verify, logger, isTracingEndUser, graphqlEndpoint } = options;
   if (mode !== "off" && !verify) throw new Error(`AUTH_MODE=${mode} needs a token verifier`);
   const credentialsOf = new WeakMap<Request, Promise<Credentials>>();
 
@@ -102,7 +107,10 @@ export function createAuthentication(options: AuthPluginOptions): Authentication
     stop: (result: ExecutionResult) => void,
   ): Promise<void> {
     const refusal = await refusalOf(context.request);
-    if (refusal !== undefined) return stop(unauthenticated(refusal));
+    if (refusal !== undefined) {
+      const isYoga = context.request && new URL(context.request.url).pathname === graphqlEndpoint;
+      return stop(unauthenticated(refusal, isYoga === true));
+    }
     const endUserId =
       isTracingEndUser && mode !== "off" ? endUserIdOf(context.auth ?? ANONYMOUS) : undefined;
     if (endUserId !== undefined) trace.getActiveSpan()?.setAttribute("enduser.id", endUserId);
@@ -126,15 +134,13 @@ export function createAuthentication(options: AuthPluginOptions): Authentication
 }
 
 /** The one-error result of an operation that did not run for want of valid credentials. */
-function unauthenticated(message: string): ExecutionResult {
+function unauthenticated(message: string, hasHttpStatus: boolean): ExecutionResult {
+  const http = { status: 401, headers: { "www-authenticate": 'Bearer realm="conveyor"' } };
   return {
     data: null,
     errors: [
       createGraphQLError(message, {
-        extensions: {
-          code: "UNAUTHENTICATED",
-          http: { status: 401, headers: { "www-authenticate": 'Bearer realm="conveyor"' } },
-        },
+        extensions: { code: "UNAUTHENTICATED", ...(hasHttpStatus ? { http } : {}) },
       }),
     ],
   };
