@@ -194,3 +194,15 @@ export const PipelineHealthQuery = graphql(`
 
 /** One health report. */
 export type HealthReport = ResultOf<typeof PipelineHealthQuery>["pipelineHealth"];
+
+/** Who the gateway takes the dashboard for, and whether it checks tokens at all. */
+export const ViewerQuery = graphql(`
+  query Viewer {
+    viewer {
+      kind
+      id
+      expiresAt
+      authMode
+    }
+  }
+`);
