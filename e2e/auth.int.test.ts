@@ -41,7 +41,7 @@ async function post(
   return {
     status: response.status,
     ...((await response.json()) as {
-      data?: Record<string, never> | null;
+      data?: Record<string, unknown> | null;
       errors?: Array<{ extensions?: { code?: string } }>;
     }),
   };
@@ -95,8 +95,9 @@ describe("authentication through the whole system", () => {
 
     // Alice watches her order over graphql-sse while it goes through the pipeline.
     const placed = await post(system.gatewayUrl, PLACE, { customerId: "alice" }, alice);
-    const order = (placed.data?.placeOrder as unknown as { order: { id: string; traceId: string } })
-      .order;
+    const order = (
+      placed.data as unknown as { placeOrder: { order: { id: string; traceId: string } } }
+    ).placeOrder.order;
     const watch = collect(
       sseClient(`${system.gatewayUrl}/graphql/stream`, false, { authorization: `Bearer ${alice}` }),
       `subscription($orderId: ID!) { orderEvents(orderId: $orderId) { ${EVENT_FIELDS} } }`,
@@ -112,7 +113,8 @@ describe("authentication through the whole system", () => {
       { customerId: "bob", paymentToken: "tok_chargeDeclined" },
       bob,
     );
-    const bobOrder = (declined.data?.placeOrder as unknown as { order: { traceId: string } }).order;
+    const bobOrder = (declined.data as unknown as { placeOrder: { order: { traceId: string } } })
+      .placeOrder.order;
     expect((await post(system.gatewayUrl, PLACE, { customerId: "eve" }, forged)).status).toBe(401);
     expect((await post(privateUrl, PLACE, { customerId: "eve" }, forged)).status).toBe(401);
     const health = await post(privateUrl, "{ pipelineHealth { deadLetterCount } }", {}, operator);
