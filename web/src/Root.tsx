@@ -1,7 +1,7 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Provider } from "urql";
 import { App } from "./App.tsx";
-import { createGatewayClient } from "./client/client.ts";
+import { createGatewayClient, type GatewayClient } from "./client/client.ts";
 import { ConnectionContext } from "./client/connection-context.ts";
 import { clearToken, isUnauthenticated, readToken, saveToken } from "./client/session.ts";
 import { SessionContext, type SignedIn } from "./client/session-context.ts";
@@ -44,7 +44,13 @@ export function Root() {
     () => createGatewayClient({ token, onUnauthenticated }),
     [token, onUnauthenticated],
   );
-  useEffect(() => () => gateway.dispose(), [gateway]);
+  // The previous session's streams close when a new client replaces it. Not in an effect's
+  // cleanup: StrictMode runs that on its trial unmount, which would close the live client.
+  const previous = useRef<GatewayClient | undefined>(undefined);
+  useEffect(() => {
+    if (previous.current && previous.current !== gateway) previous.current.dispose();
+    previous.current = gateway;
+  }, [gateway]);
 
   useEffect(() => {
     let isCurrent = true;
