@@ -50,53 +50,92 @@ export function tokenExpiredError(): Error {
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-const EXPIRED: unique symbol = Symbol("expired");
 
 /**
  * Wraps a subscription's stream so that it ends when the caller's token expires: at that
  * moment it yields `tokenExpiredError()` (which the field's resolver turns into a GraphQL error
  * with code UNAUTHENTICATED, on every transport) and ends, closing the source. Without an
- * expiry it passes everything through. `return()` closes the source and the timer.
+ * expiry it is the source itself. `return()` closes the source and the timer.
  */
 export function endAtExpiry<T>(
   source: AsyncIterator<T | Error>,
   auth: AuthIdentity,
 ): AsyncIterableIterator<T | Error> {
+  const expiresAtMs = auth.kind === "anonymous" ? undefined : auth.expiresAtMs;
+  if (expiresAtMs === undefined) return asIterable(source);
   const expiry = untilExpiry(auth);
-  const expired = expiry.promise.then((): typeof EXPIRED => EXPIRED);
-  let isClosed = false;
+  let state: "open" | "expired" | "closed" = "open";
+  // The pending next(), woken by the expiry. Not a race against the expiry's promise: each race
+  // would leave a reaction on it until the token expires, one per event.
+  let wake: ((result: IteratorResult<T | Error>) => void) | undefined;
 
   function close(): void {
-    if (isClosed) return;
-    isClosed = true;
+    if (state === "closed") return;
+    state = "closed";
     expiry.cancel();
     void source.return?.();
   }
+
+  void expiry.promise.then(() => {
+    if (state !== "open") return;
+    state = "expired";
+    void source.return?.();
+    const resolve = wake;
+    wake = undefined;
+    if (resolve) {
+      state = "closed";
+      resolve({ done: false, value: tokenExpiredError() });
+    }
+  });
 
   const stream: AsyncIterableIterator<T | Error> = {
     [Symbol.asyncIterator]() {
       return stream;
     },
-    async next() {
-      if (isClosed) return DONE;
-      const result: IteratorResult<T | Error> | typeof EXPIRED = await Promise.race([
-        source.next(),
-        expired,
-      ]);
-      if (isClosed) return DONE;
-      if (result === EXPIRED) {
-        close();
-        return { done: false, value: tokenExpiredError() };
+    next() {
+      if (state === "expired") {
+        state = "closed";
+        return Promise.resolve({ done: false, value: tokenExpiredError() });
       }
-      if (result.done) close();
-      return result;
+      if (state === "closed") return Promise.resolve(DONE);
+      return new Promise<IteratorResult<T | Error>>((resolve, reject) => {
+        wake = resolve;
+        source.next().then(
+          (result) => {
+            if (wake !== resolve) return;
+            wake = undefined;
+            if (result.done) close();
+            resolve(result);
+          },
+          (error: unknown) => {
+            if (wake !== resolve) return;
+            wake = undefined;
+            close();
+            reject(error);
+          },
+        );
+      });
     },
     async return() {
       close();
+      const resolve = wake;
+      wake = undefined;
+      resolve?.(DONE);
       return DONE;
     },
   };
   return stream;
+}
+
+/** The iterator itself, iterable. */
+function asIterable<T>(iterator: AsyncIterator<T>): AsyncIterableIterator<T> {
+  if (Symbol.asyncIterator in iterator) return iterator as AsyncIterableIterator<T>;
+  const iterable: AsyncIterableIterator<T> = {
+    [Symbol.asyncIterator]: () => iterable,
+    next: () => iterator.next(),
+    return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
+  };
+  return iterable;
 }
 
 /**
