@@ -83,7 +83,7 @@ export function createAuthentication(options: AuthPluginOptions): Authentication
 
   /** Why the operation of this request may not run, if it may not. */
   async function refusalOf(request: Request | undefined): Promise<string | undefined> {
-    if (mode === "off" || !request) return undefined;
+    if (!request) return undefined;
     const credentials = await credentialsFor(request);
     if ("refusal" in credentials) return credentials.refusal;
     if (mode === "required" && credentials.identity.kind === "anonymous") {
@@ -111,8 +111,7 @@ export function createAuthentication(options: AuthPluginOptions): Authentication
       const isYoga = context.request && new URL(context.request.url).pathname === graphqlEndpoint;
       return stop(unauthenticated(refusal, isYoga === true));
     }
-    const endUserId =
-      isTracingEndUser && mode !== "off" ? endUserIdOf(context.auth ?? ANONYMOUS) : undefined;
+    const endUserId = isTracingEndUser ? endUserIdOf(context.auth ?? ANONYMOUS) : undefined;
     if (endUserId !== undefined) trace.getActiveSpan()?.setAttribute("enduser.id", endUserId);
   }
 
@@ -122,14 +121,18 @@ export function createAuthentication(options: AuthPluginOptions): Authentication
       const credentials = await credentialsFor(request);
       return "identity" in credentials ? credentials.identity : ANONYMOUS;
     },
-    plugin: {
-      async onExecute({ args, setResultAndStopExecution }) {
-        await gate(args.contextValue, setResultAndStopExecution);
-      },
-      async onSubscribe({ args, setResultAndStopExecution }) {
-        await gate(args.contextValue, setResultAndStopExecution);
-      },
-    },
+    // With auth off there is nothing to stop or note: no hook at all, nothing changes.
+    plugin:
+      mode === "off"
+        ? {}
+        : {
+            async onExecute({ args, setResultAndStopExecution }) {
+              await gate(args.contextValue, setResultAndStopExecution);
+            },
+            async onSubscribe({ args, setResultAndStopExecution }) {
+              await gate(args.contextValue, setResultAndStopExecution);
+            },
+          },
   };
 }
 
