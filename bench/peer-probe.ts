@@ -11,11 +11,39 @@ const conc = process.env.CONC ?? "64";
 const server = await startRedisServer({ isPersistent: true });
 const redis = new Redis(server.url);
 const system = await startBenchSystem(
-  { redisUrl: server.url, prefix: "probe:", profileDir, otlpEndpoint: process.env.OTLP || undefined },
+  {
+    redisUrl: server.url,
+    prefix: "probe:",
+    profileDir,
+    otlpEndpoint: process.env.OTLP || undefined,
+  },
   { gateway: { PLACE_ORDER_RATE_LIMIT: "0" } },
 );
 const pids = Object.fromEntries([...system.processes].map(([app, child]) => [app, child.pid]));
-const harness = spawn(process.execPath, ["/work/shared/peer-bench/e2e-load.mjs", "--target", "graphql", "--url", system.gatewayUrl, "--mode", "closed", "--concurrency", conc, "--duration", seconds, "--grace", "10", "--quiet", "--progress", "0", "--sku", "KB-001"], { stdio: ["ignore", "pipe", "inherit"] });
+const harness = spawn(
+  process.execPath,
+  [
+    "/work/shared/peer-bench/e2e-load.mjs",
+    "--target",
+    "graphql",
+    "--url",
+    system.gatewayUrl,
+    "--mode",
+    "closed",
+    "--concurrency",
+    conc,
+    "--duration",
+    seconds,
+    "--grace",
+    "10",
+    "--quiet",
+    "--progress",
+    "0",
+    "--sku",
+    "KB-001",
+  ],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
 let out = "";
 harness.stdout.on("data", (d) => (out += d));
 await new Promise((r) => setTimeout(r, 3000));
@@ -24,9 +52,20 @@ await new Promise((r) => setTimeout(r, (Number(seconds) - 4) * 1000));
 const after = await cpuSnapshot({ ...pids, harness: harness.pid }, redis);
 await new Promise((r) => harness.on("exit", r));
 const result = JSON.parse(out.trim().split("\n").at(-1) ?? "{}");
-console.log(JSON.stringify({ throughput: result.throughput, completed: result.completed, p50: result.latencyMs?.p50, p99: result.latencyMs?.p99 }));
+console.log(
+  JSON.stringify({
+    throughput: result.throughput,
+    completed: result.completed,
+    p50: result.latencyMs?.p50,
+    p99: result.latencyMs?.p99,
+  }),
+);
 const perOrder = cpuMsPer(before, after, result.throughput * (Number(seconds) - 7));
-console.log(Object.entries(perOrder).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(" · "));
+console.log(
+  Object.entries(perOrder)
+    .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+    .join(" · "),
+);
 await system.stop();
 await redis.quit();
 await server.stop();

@@ -2,8 +2,13 @@
  * `npm start`: the whole system on one machine. Starts a private redis-server (AOF on, data in
  * `.data/redis`) unless REDIS_URL is set, then the gateway and the worker services, each as its
  * own process with prefixed logs; prints every URL; Ctrl-C stops everything cleanly.
+ *
+ * `npm start -- --auth` (or `AUTH_MODE=required npm start`) turns authentication on: unless
+ * AUTH_JWT_SECRET or AUTH_JWKS_URL is set, it makes a development secret for this run and prints
+ * an operator token and a customer token signed with it.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -11,6 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { styleText } from "node:util";
 import { z } from "zod";
+import { signToken } from "../gateway/src/auth/sign.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -20,8 +26,46 @@ const env = z
     REDIS_PORT: z.coerce.number().int().positive().default(6380),
     PORT: z.coerce.number().int().positive().default(4000),
     LOG_PRETTY: z.string().default("true"),
+    AUTH_MODE: z.enum(["off", "optional", "required", ""]).optional(),
+    AUTH_JWT_SECRET: z.string().optional(),
+    AUTH_JWKS_URL: z.string().optional(),
   })
   .parse(process.env);
+
+/** The gateway's auth settings for this run, and the tokens to print, if auth is on. */
+async function authSetup(): Promise<{ gatewayEnv: Record<string, string>; tokens?: string[] }> {
+  const isRequested = process.argv.includes("--auth");
+  const mode = env.AUTH_MODE || (isRequested ? "required" : "off");
+  if (mode === "off") return { gatewayEnv: {} };
+  if (env.AUTH_JWT_SECRET || env.AUTH_JWKS_URL) return { gatewayEnv: { AUTH_MODE: mode } };
+  // A new secret each run: the tokens printed below stop working when this run ends.
+  const secret = randomBytes(32).toString("base64url");
+  const hours = 12;
+  const operator = await signToken(secret, {
+    subject: "operator",
+    isOperator: true,
+    expiresInSeconds: hours * 3600,
+  });
+  const customer = await signToken(secret, {
+    subject: "customer-1",
+    expiresInSeconds: hours * 3600,
+  });
+  return {
+    gatewayEnv: { AUTH_MODE: mode, AUTH_JWT_SECRET: secret },
+    tokens: [
+      styleText(
+        "bold",
+        `Authentication is on (AUTH_MODE=${mode}), with a development secret made for this run.`,
+      ),
+      `Tokens, valid ${hours} h (paste one into the dashboard's sign-in, or into GraphiQL's Headers as`,
+      `{"Authorization": "Bearer <token>"}):`,
+      `  Operator (sub "operator", roles ["operator"]): everything, the dashboard included`,
+      `    ${operator}`,
+      `  Customer (sub "customer-1"): places and sees its own orders only`,
+      `    ${customer}`,
+    ],
+  };
+}
 
 interface App {
   name: string;
@@ -205,6 +249,7 @@ process.on("exit", () => {
 process.on("SIGTERM", () => void stopAll());
 
 buildDashboardIfStale();
+const auth = await authSetup();
 const redisUrl = await startRedis();
 for (const app of apps) {
   if (!(await isPortFree(app.healthPort))) {
@@ -228,6 +273,7 @@ for (const app of apps) {
         REDIS_URL: redisUrl,
         LOG_PRETTY: env.LOG_PRETTY,
         [app.portVariable]: String(app.healthPort),
+        ...(app.name === "gateway" ? auth.gatewayEnv : {}),
       },
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -252,6 +298,7 @@ if (!isStopping) {
       .map((app) => `  ${app.name.padEnd(17)} http://localhost:${app.healthPort}/readyz`),
     `  Redis             ${redisUrl.replace(/\/\/[^@]*@/, "//***@")}`,
     "",
+    ...(auth.tokens ? [...auth.tokens, ""] : []),
     readiness.every(Boolean)
       ? "Everything is ready. Ctrl-C stops it all."
       : styleText("red", "Some apps did not become ready; see their logs above."),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GatewayEnv } from "./env.ts";
+import { authModeOf, GatewayEnv } from "./env.ts";
 
 describe("gateway settings", () => {
   it("have hardened defaults that let real clients through", () => {
@@ -45,5 +45,38 @@ describe("gateway settings", () => {
   it("refuse an event-stream limit below 64 KiB, except 0 (off)", () => {
     expect(GatewayEnv.safeParse({ SSE_MAX_BUFFERED_BYTES: "1000" }).success).toBe(false);
     expect(GatewayEnv.parse({ SSE_MAX_BUFFERED_BYTES: "0" }).SSE_MAX_BUFFERED_BYTES).toBe(0);
+  });
+
+  it("turn authentication off in development and on in production, which needs a key", () => {
+    const secret = "s".repeat(32);
+    expect(authModeOf(GatewayEnv.parse({}))).toBe("off");
+    expect(authModeOf(GatewayEnv.parse({ NODE_ENV: "test" }))).toBe("off");
+    const production = GatewayEnv.safeParse({ NODE_ENV: "production" });
+    expect(production.success).toBe(false);
+    expect(production.error?.issues[0]?.message).toMatch(/AUTH_JWT_SECRET .*AUTH_JWKS_URL/);
+    const configured = GatewayEnv.parse({ NODE_ENV: "production", AUTH_JWT_SECRET: secret });
+    expect(authModeOf(configured)).toBe("required");
+    expect(authModeOf(GatewayEnv.parse({ NODE_ENV: "production", AUTH_MODE: "off" }))).toBe("off");
+    // Exactly one way to check signatures; a short secret is refused; empty means unset.
+    const both = {
+      AUTH_MODE: "optional",
+      AUTH_JWT_SECRET: secret,
+      AUTH_JWKS_URL: "https://id.example/jwks",
+    };
+    expect(GatewayEnv.safeParse(both).success).toBe(false);
+    expect(GatewayEnv.safeParse({ AUTH_MODE: "required" }).success).toBe(false);
+    expect(GatewayEnv.safeParse({ AUTH_MODE: "required", AUTH_JWT_SECRET: "short" }).success).toBe(
+      false,
+    );
+    expect(GatewayEnv.safeParse({ AUTH_MODE: "maybe" }).success).toBe(false);
+    expect(
+      GatewayEnv.parse({ AUTH_MODE: "", AUTH_JWT_SECRET: "", AUTH_JWKS_URL: "" }),
+    ).toMatchObject({
+      AUTH_MODE: undefined,
+      AUTH_JWT_SECRET: undefined,
+      AUTH_JWKS_URL: undefined,
+    });
+    expect(GatewayEnv.parse({}).AUTH_CLOCK_SKEW_SECONDS).toBe(5);
+    expect(GatewayEnv.parse({}).TRACE_ENDUSER_ID).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { booleanFromEnv, commonEnvShape, consumerEnvShape, parseEnv } from "@conveyor/runtime";
+import { booleanFromEnv, commonEnvShape, consumerEnvShape } from "@conveyor/runtime";
 import { z } from "zod";
 
 const positiveInt = z.coerce.number().int().positive();
@@ -37,6 +37,10 @@ const proxyHops = z
   .enum(["true", "false"])
   .transform((value) => (value === "true" ? 1 : 0))
   .or(z.coerce.number().int().nonnegative());
+
+/** An optional setting where an empty value (`AUTH_JWT_SECRET=` in a .env file) means unset. */
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
 
 /** The gateway's settings, each with its default (see the root README for what they mean). */
 export const gatewayEnvShape = {
@@ -113,15 +117,58 @@ export const gatewayEnvShape = {
   /** How often pipeline health samples consumer-group progress, and over what window. */
   HEALTH_SAMPLE_INTERVAL_MS: positiveInt.default(1_000),
   HEALTH_WINDOW_MS: positiveInt.default(10_000),
+  /**
+   * Who may call the API (docs/security.md): `off` = everyone may do everything (no token is
+   * read); `optional` = a bearer token when one is sent, the public catalog without; `required`
+   * = every operation needs a valid token. Default: `required` in production, `off` otherwise.
+   */
+  AUTH_MODE: unsetIfEmpty(z.enum(["off", "optional", "required"])),
+  /** The HS256 key that signs tokens (at least 32 characters); or set `AUTH_JWKS_URL`. */
+  AUTH_JWT_SECRET: unsetIfEmpty(z.string().min(32, "at least 32 characters (256 bits)")),
+  /** A JSON Web Key Set of RS256/ES256 public keys, fetched, cached and refetched on rotation. */
+  AUTH_JWKS_URL: unsetIfEmpty(z.url({ protocol: /^https?$/ })),
+  /** The `iss` every token must carry, when set. */
+  AUTH_ISSUER: unsetIfEmpty(z.string()),
+  /** The `aud` every token must carry, when set. */
+  AUTH_AUDIENCE: unsetIfEmpty(z.string()),
+  /** Clock difference tolerated on `exp` and `nbf`. */
+  AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  /** Puts the caller's id (`sub`) on the request's span as `enduser.id`. Off: ids are personal data. */
+  TRACE_ENDUSER_ID: booleanFromEnv.default(false),
   /** The read model's consumer group `gateway`: the same settings as a worker's. */
   ...consumerEnvShape,
 };
 
-/** The gateway's settings, parsed. */
-export const GatewayEnv = z.object(gatewayEnvShape);
+/** The mode {@link gatewayEnvShape}'s `AUTH_MODE` means once its default is applied. */
+export function authModeOf(env: Pick<GatewayEnv, "AUTH_MODE" | "NODE_ENV">): AuthMode {
+  return env.AUTH_MODE ?? (env.NODE_ENV === "production" ? "required" : "off");
+}
+
+/** One of `off`, `optional`, `required` (see `AUTH_MODE`). */
+export type AuthMode = "off" | "optional" | "required";
+
+/** The gateway's settings, parsed: with auth on, exactly one way to check signatures. */
+export const GatewayEnv = z.object(gatewayEnvShape).superRefine((env, context) => {
+  if (authModeOf(env) === "off") return;
+  const keyCount =
+    Number(env.AUTH_JWT_SECRET !== undefined) + Number(env.AUTH_JWKS_URL !== undefined);
+  if (keyCount !== 1) {
+    context.addIssue({
+      code: "custom",
+      path: ["AUTH_JWT_SECRET"],
+      message: `AUTH_MODE=${authModeOf(env)}${env.AUTH_MODE ? "" : " (the default in production)"} needs exactly one of AUTH_JWT_SECRET (HS256) and AUTH_JWKS_URL (RS256/ES256)${keyCount === 0 ? "" : ", not both"}; or set AUTH_MODE=off`,
+    });
+  }
+});
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 
 /** Parses the process's environment once at start; exits with every problem listed if invalid. */
 export function loadGatewayEnv(source: NodeJS.ProcessEnv = process.env): GatewayEnv {
-  return parseEnv(gatewayEnvShape, source);
+  // Like the runtime's parseEnv, with the cross-field check of the auth settings.
+  const parsed = GatewayEnv.safeParse(source);
+  if (!parsed.success) {
+    console.error(`Invalid configuration:\n${z.prettifyError(parsed.error)}`);
+    process.exit(1);
+  }
+  return parsed.data;
 }

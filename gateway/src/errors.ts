@@ -30,6 +30,14 @@ export const ERROR_CODES = [
    * `after` = its last cursor.
    */
   "UNAVAILABLE",
+  /**
+   * No valid credentials: no bearer token where one is needed, or a token that is malformed,
+   * badly signed, expired, not yet valid or for another issuer or audience (HTTP 401). A
+   * subscription whose token expires ends with it. Sign in again (a new token) and retry.
+   */
+  "UNAUTHENTICATED",
+  /** The token is valid, but its holder may not do this (a customer acting for another). */
+  "FORBIDDEN",
   /** Something unexpected failed; details are logged, not sent. */
   "INTERNAL_SERVER_ERROR",
   /** Set by Yoga: the HTTP request is not a GraphQL request (bad JSON, no query, a batch). */

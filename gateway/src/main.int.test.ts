@@ -48,4 +48,17 @@ describe("the gateway process", () => {
     expect(output).toMatch(/REDIS_URL/);
     expect(output).toMatch(/SUBSCRIBER_BUFFER_SIZE/);
   });
+
+  it("refuses to start in production without a way to check tokens", async () => {
+    const gateway = await spawnService({
+      name: "gateway",
+      entry: fileURLToPath(new URL("./main.ts", import.meta.url)),
+      env: { NODE_ENV: "production", REDIS_URL: inject("redisUrl") },
+      portVariable: "PORT",
+    });
+    expect(await gateway.exited).toBe(1);
+    expect(gateway.output.join("")).toMatch(
+      /AUTH_MODE=required \(the default in production\) needs exactly one of AUTH_JWT_SECRET/,
+    );
+  });
 });

@@ -13,7 +13,11 @@ import {
   topologyStreams,
 } from "@conveyor/runtime";
 import { createYoga, useReadinessCheck } from "graphql-yoga";
-import type { GatewayEnv } from "./env.ts";
+import { tokenExpiredError } from "./auth/expiry.ts";
+import { authScopeKey, expiresAtMsOf } from "./auth/identity.ts";
+import { createAuthentication } from "./auth/plugin.ts";
+import { createTokenVerifier } from "./auth/verify.ts";
+import { authModeOf, type GatewayEnv } from "./env.ts";
 import { createEventHub } from "./feed/event-hub.ts";
 import { createFeedSubscriptions } from "./feed/subscriptions.ts";
 import { createPipelineHealth } from "./health/pipeline-health.ts";
@@ -130,6 +134,23 @@ export function createGateway(options: GatewayOptions): Gateway {
     intervalMs: env.TRIM_INTERVAL_MS,
     logger,
   });
+  const authMode = authModeOf(env);
+  const authentication = createAuthentication({
+    mode: authMode,
+    verify:
+      authMode === "off"
+        ? undefined
+        : createTokenVerifier({
+            secret: env.AUTH_JWT_SECRET,
+            jwksUrl: env.AUTH_JWKS_URL,
+            issuer: env.AUTH_ISSUER,
+            audience: env.AUTH_AUDIENCE,
+            clockSkewSeconds: env.AUTH_CLOCK_SKEW_SECONDS,
+          }),
+    logger: logger.child({ component: "auth" }),
+    isTracingEndUser: env.TRACE_ENDUSER_ID,
+    graphqlEndpoint: "/graphql",
+  });
   const services: GatewayServices = {
     redis,
     keys,
@@ -155,13 +176,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       pageSize: env.FEED_BATCH_SIZE,
     }),
     health,
+    authMode,
     traceUrl: (traceId) =>
       env.TRACE_LINK_TEMPLATE ? env.TRACE_LINK_TEMPLATE.replaceAll("{traceId}", traceId) : null,
   };
 
   const multiplexer = createSubscriptionMultiplexer({
     hub,
-    scopeOf: () => "anonymous",
+    scopeOf: (context) => authScopeKey((context as GatewayContext).auth),
+    expiresAtMsOf: (context) => expiresAtMsOf((context as GatewayContext).auth),
+    expiredError: tokenExpiredError,
     maskError: maskGatewayError,
     isDev: !isProduction,
   });
@@ -194,8 +218,9 @@ export function createGateway(options: GatewayOptions): Gateway {
             maxAge: 600,
           },
     logging: yogaLoggerFor(logger.child({ component: "yoga" })),
-    context: ({ req }) => ({
+    context: async ({ req, request }) => ({
       services,
+      auth: await authentication.identityOf(request),
       clientAddress: clientAddressOf(req, env.TRUST_PROXY),
     }),
     plugins: [
@@ -207,6 +232,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         maxDirectives: env.MAX_QUERY_DIRECTIVES,
         isBlockingFieldSuggestions: env.BLOCK_FIELD_SUGGESTIONS ?? isProduction,
       }),
+      authentication.plugin,
       subscriptions.plugin,
       useGraphQLSse({
         endpoint: "/graphql/stream",

@@ -232,3 +232,15 @@ export const RedeliverDeadLetterMutation = graphql(`
     }
   }
 `);
+
+/** Who the gateway takes the dashboard for, and whether it checks tokens at all. */
+export const ViewerQuery = graphql(`
+  query Viewer {
+    viewer {
+      kind
+      id
+      expiresAt
+      authMode
+    }
+  }
+`);

@@ -1,5 +1,7 @@
 import type { Keys } from "@conveyor/contract";
 import type { Redis } from "ioredis";
+import type { AuthIdentity } from "../auth/identity.ts";
+import type { AuthMode } from "../env.ts";
 import type { FeedSubscriptions } from "../feed/subscriptions.ts";
 import type { PipelineHealth } from "../health/pipeline-health.ts";
 import type { OrderStore } from "../orders/order-store.ts";
@@ -15,6 +17,8 @@ export interface GatewayServices {
   placeOrderLimiter: RateLimiter;
   feed: FeedSubscriptions;
   health: PipelineHealth;
+  /** `AUTH_MODE` as applied (the dashboard asks for a token when it is not `off`). */
+  authMode: AuthMode;
   /** A link to a trace in the trace viewer, or null when links are off. */
   traceUrl(traceId: string): string | null;
 }
@@ -22,6 +26,8 @@ export interface GatewayServices {
 /** The GraphQL context of one operation. */
 export interface GatewayContext {
   services: GatewayServices;
+  /** Who is calling (auth/identity.ts), from the request's bearer token; the rules read it. */
+  auth: AuthIdentity;
   /** The caller's network address, for per-client limits. */
   clientAddress: string;
 }

@@ -1,3 +1,4 @@
+import { operatorOnly, watchableOrder } from "../auth/rules.ts";
 import type { OrderEvent } from "../read-model/records.ts";
 import type { StreamItem } from "../subscriptions/event-feed.ts";
 import { builder } from "./builder.ts";
@@ -41,8 +42,10 @@ builder.subscriptionFields((t) => ({
       orderId: t.arg.id({ required: true }),
       after: t.arg.string({ description: "Only events after this cursor." }),
     },
-    subscribe: (_root, args, { services }) =>
-      services.feed.orderEvents(String(args.orderId), args.after ?? undefined),
+    subscribe: async (_root, args, { services, auth }) => {
+      await watchableOrder(auth, String(args.orderId), services.orders);
+      return services.feed.orderEvents(String(args.orderId), args.after ?? undefined);
+    },
     resolve: resolveItem,
   }),
   events: t.field({
@@ -50,7 +53,10 @@ builder.subscriptionFields((t) => ({
     description:
       "Every event of every order. With `after`, the events since that cursor first, then live; without it, live from now.",
     args: { after: t.arg.string({ description: "Only events after this cursor." }) },
-    subscribe: (_root, args, { services }) => services.feed.events(args.after ?? undefined),
+    subscribe: (_root, args, { services, auth }) => {
+      operatorOnly(auth);
+      return services.feed.events(args.after ?? undefined);
+    },
     resolve: resolveItem,
   }),
 }));

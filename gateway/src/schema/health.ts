@@ -1,3 +1,4 @@
+import { operatorOnly } from "../auth/rules.ts";
 import type {
   GroupHealth,
   PipelineHealthReport,
@@ -57,6 +58,10 @@ const PipelineHealthRef = builder.objectRef<PipelineHealthReport>("PipelineHealt
 builder.queryFields((t) => ({
   pipelineHealth: t.field({
     type: PipelineHealthRef,
-    resolve: (_root, _args, { services }) => services.health.report(),
+    description: "Consumers, pending entries, lag and throughput of every stage (operators only).",
+    resolve: (_root, _args, { services, auth }) => {
+      operatorOnly(auth);
+      return services.health.report();
+    },
   }),
 }));

@@ -4,6 +4,7 @@ import "./event.ts";
 import "./health.ts";
 import "./order.ts";
 import "./product.ts";
+import "./viewer.ts";
 
 /** The gateway's GraphQL schema, built once from every type family. */
 export const schema = builder.toSchema({ sortSchema: false });

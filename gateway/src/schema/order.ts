@@ -1,3 +1,4 @@
+import { canSeeOrdersOf, customerIdForNewOrder, orderListScope, signedIn } from "../auth/rules.ts";
 import { gatewayError } from "../errors.ts";
 import { measurePlaceOrder } from "../metrics.ts";
 import type { OrderPage } from "../orders/order-store.ts";
@@ -157,17 +158,24 @@ builder.queryFields((t) => ({
     type: OrderRef,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, { services }) => services.orders.get(String(args.id)),
+    description: "An order; null when there is none (or, for a customer, when it is another's).",
+    resolve: async (_root, args, { services, auth }) => {
+      signedIn(auth);
+      const order = await services.orders.get(String(args.id));
+      return order && canSeeOrdersOf(auth, order.customerId) ? order : null;
+    },
   }),
   orders: t.field({
     type: OrderConnectionRef,
-    description: "Orders, newest first, optionally of one status.",
+    description:
+      "Orders, newest first, optionally of one status: every order for an operator, its own for a customer.",
     args: {
       first: t.arg.int({ defaultValue: 20, description: `1 to ${MAX_PAGE_SIZE}.` }),
       after: t.arg.string({ description: "The endCursor of the previous page." }),
       status: t.arg({ type: OrderStatusRef }),
     },
-    resolve: async (_root, args, { services }) => {
+    resolve: async (_root, args, { services, auth }) => {
+      const customerId = orderListScope(auth);
       const first = args.first ?? 20;
       if (first < 1 || first > MAX_PAGE_SIZE) {
         throw gatewayError("BAD_USER_INPUT", `first must be between 1 and ${MAX_PAGE_SIZE}`);
@@ -176,7 +184,12 @@ builder.queryFields((t) => ({
         throw gatewayError("BAD_USER_INPUT", "after must be the endCursor of a previous page");
       }
       const after = args.after ?? undefined;
-      const page = await services.orders.list({ first, after, status: args.status ?? undefined });
+      const page = await services.orders.list({
+        first,
+        after,
+        status: args.status ?? undefined,
+        customerId,
+      });
       return { ...page, after };
     },
   }),
@@ -187,8 +200,9 @@ builder.mutationFields((t) => ({
     type: PlaceOrderPayloadRef,
     description: "Places an order: it is priced from the catalog and published as order.created.",
     args: { input: t.arg({ type: PlaceOrderInputRef, required: true }) },
-    resolve: (_root, { input }, { services, clientAddress }) =>
+    resolve: (_root, { input }, { services, clientAddress, auth }) =>
       measurePlaceOrder(async () => {
+        const customerId = customerIdForNewOrder(auth, input.customerId);
         const decision = await services.placeOrderLimiter.tryTake(clientAddress);
         if (!decision.isAllowed) {
           const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
@@ -199,7 +213,7 @@ builder.mutationFields((t) => ({
             { retryAfterSeconds, http: { headers: { "Retry-After": String(retryAfterSeconds) } } },
           );
         }
-        return { order: await services.placeOrder(input) };
+        return { order: await services.placeOrder({ ...input, customerId }) };
       }),
   }),
 }));

@@ -1,4 +1,5 @@
 import { listProducts, type Product, restock } from "@conveyor/catalog";
+import { operatorOnly } from "../auth/rules.ts";
 import { gatewayError } from "../errors.ts";
 import { builder } from "./builder.ts";
 import { MoneyRef } from "./money.ts";
@@ -51,9 +52,10 @@ const RestockPayloadRef = builder.objectRef<{ product: Product }>("RestockPayloa
 builder.mutationFields((t) => ({
   restock: t.field({
     type: RestockPayloadRef,
-    description: "Adds stock to a product (an operator's action).",
+    description: "Adds stock to a product (operators only).",
     args: { input: t.arg({ type: RestockInputRef, required: true }) },
-    resolve: async (_root, { input }, { services }) => {
+    resolve: async (_root, { input }, { services, auth }) => {
+      operatorOnly(auth);
       const sku = String(input.sku);
       const idempotencyKey = input.idempotencyKey ?? undefined;
       if (input.quantity < 1 || input.quantity > MAX_RESTOCK_QUANTITY) {

@@ -49,6 +49,8 @@ export interface Member<TFrame> {
   start(): Promise<void>;
   /** Stops at once (the subscriber left): no more writes, no final frame. Idempotent. */
   close(): void;
+  /** Ends it with a final error (e.g. its token expired), after what was already written. */
+  fail(error: Error): void;
   /** The cursor of the last event delivered. */
   readonly lastCursor: string | undefined;
 }
@@ -147,5 +149,6 @@ export function createMember<TFrame>(options: MemberOptions<TFrame>): Member<TFr
     close() {
       if (!isClosed) stop();
     },
+    fail: end,
   };
 }

@@ -29,6 +29,14 @@ export interface MultiplexerOptions {
    * results never share one.
    */
   scopeOf(contextValue: unknown): string;
+  /**
+   * When the credentials of an operation's context stop being accepted (a token's expiry), in
+   * ms since the epoch; its subscriber is then ended with {@link expiredError}. Per subscriber,
+   * not per cohort: subscribers of one scope share frames, never their tokens.
+   */
+  expiresAtMsOf(contextValue: unknown): number | undefined;
+  /** The error a subscription ends with when its credentials expire. */
+  expiredError(): Error;
   /** Masks unexpected errors (Yoga's masking, as for every other result). */
   maskError: MaskError;
   isDev: boolean;
@@ -71,6 +79,23 @@ export interface SubscriptionMultiplexer {
    */
   prepare(args: ExecutionArgs): Promise<ExecutionResult | PreparedSubscription>;
   stats(): MultiplexerStats;
+}
+
+/** Longest delay one Node timer takes (about 24.8 days); longer waits are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs `expire` at `atMs` (never when undefined), until cancelled. */
+function expireAt(atMs: number | undefined, expire: () => void): { cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const wait = () => {
+    if (atMs === undefined) return;
+    const remainingMs = atMs - Date.now();
+    if (remainingMs <= 0) return expire();
+    timer = setTimeout(wait, Math.min(remainingMs, MAX_TIMER_MS));
+    timer.unref();
+  };
+  wait();
+  return { cancel: () => clearTimeout(timer) };
 }
 
 /** The root field of a subscription operation. */
@@ -190,6 +215,7 @@ export function createSubscriptionMultiplexer(
         const onEnd = () => {
           if (hasEnded) return;
           hasEnded = true;
+          expiry.cancel();
           target.onEnd?.();
         };
         const cohort = cohortFor(key, feed, args);
@@ -205,6 +231,9 @@ export function createSubscriptionMultiplexer(
         });
         cohort.join(member);
         position = cohort.position;
+        const expiry = expireAt(options.expiresAtMsOf(args.contextValue), () =>
+          member.fail(options.expiredError()),
+        );
         target.stream.onClose(() => {
           member.close();
           onEnd();

@@ -31,7 +31,9 @@ export interface TestGateway {
 
 /**
  * Starts a gateway for the running test (stopped when the test finishes, pass or fail). Settings
- * default to quiet logs, no trimming and quick stops; `settings` override them.
+ * default to quiet logs, no trimming, quick stops and no authentication (`AUTH_MODE=off`, even
+ * with `NODE_ENV=production`, so tests of other features need no token); `settings` override
+ * them.
  */
 export async function startTestGateway(
   settings: Record<string, string> = {},
@@ -49,6 +51,7 @@ export async function startTestGateway(
     CONSUMER_NAME: `test-${Math.random().toString(36).slice(2)}`,
     TRIM_INTERVAL_MS: "3600000",
     STOP_TIMEOUT_MS: "2000",
+    AUTH_MODE: "off",
     ...settings,
   });
   const gateway = createGateway({ env });

@@ -32,9 +32,16 @@ function eventsIn(results: readonly ExecutionResult[]): ReceivedEvent[] {
   });
 }
 
-/** A graphql-sse client in one of its two modes, disposed when the test ends. */
-export function sseClient(url: string, singleConnection: boolean): Client<boolean> {
-  const client = createClient({ url, singleConnection, retryAttempts: 0 });
+/**
+ * A graphql-sse client in one of its two modes, disposed when the test ends; `headers` go with
+ * every request it makes (e.g. `authorization`).
+ */
+export function sseClient(
+  url: string,
+  singleConnection: boolean,
+  headers: Record<string, string> = {},
+): Client<boolean> {
+  const client = createClient({ url, singleConnection, retryAttempts: 0, headers });
   onTestFinished(() => client.dispose());
   return client as Client<boolean>;
 }
@@ -92,6 +99,7 @@ export function collectYogaSse(
   url: string,
   query: string,
   variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
 ): Collector {
   const results: ExecutionResult[] = [];
   const controller = new AbortController();
@@ -99,7 +107,7 @@ export function collectYogaSse(
   const done = (async () => {
     const response = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      headers: { ...headers, "content-type": "application/json", accept: "text/event-stream" },
       body: JSON.stringify({ query, variables }),
       signal: controller.signal,
     });

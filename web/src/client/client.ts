@@ -8,6 +8,7 @@ import {
 import { createClient as createSseClient } from "graphql-sse";
 import { type ConnectionMonitor, createConnectionMonitor } from "./connection.ts";
 import { createResumableSubscriptions } from "./resumable.ts";
+import { isUnauthenticated } from "./session.ts";
 
 /** Options of {@link createGatewayClient}. */
 export interface GatewayClientOptions {
@@ -15,6 +16,10 @@ export interface GatewayClientOptions {
   graphqlUrl?: string;
   /** The graphql-sse endpoint: `/graphql/stream`. */
   streamUrl?: string;
+  /** The bearer token every request and stream carries (`Authorization`), when signed in. */
+  token?: string | undefined;
+  /** Called when the gateway answers UNAUTHENTICATED (the token expired or was refused). */
+  onUnauthenticated?: () => void;
 }
 
 /** The urql client of the dashboard and the monitor of its link to the gateway. */
@@ -41,21 +46,29 @@ export function createGatewayClient(options: GatewayClientOptions = {}): Gateway
   const graphqlUrl = options.graphqlUrl ?? new URL("/graphql", origin).href;
   const streamUrl = options.streamUrl ?? new URL("/graphql/stream", origin).href;
   const monitor = createConnectionMonitor();
+  const { token } = options;
+  // Only a token can expire: without one, UNAUTHENTICATED just means "sign in", shown as such.
+  const onUnauthenticated = token ? (options.onUnauthenticated ?? (() => {})) : () => {};
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const sse = createSseClient({
     url: streamUrl,
+    // graphql-sse sends these with each request of a stream (EventSource could not).
+    headers,
     singleConnection: false,
     retryAttempts: Number.POSITIVE_INFINITY,
     retry: retryWait,
   });
-  const forwardSubscription = createResumableSubscriptions({ sse, monitor });
+  const forwardSubscription = createResumableSubscriptions({ sse, monitor, onUnauthenticated });
 
   const client = new Client({
     url: graphqlUrl,
     preferGetMethod: false,
+    fetchOptions: { headers },
     exchanges: [
       cacheExchange,
       mapExchange({
         onResult(result) {
+          if (isUnauthenticated(result.error?.graphQLErrors)) onUnauthenticated();
           if (result.operation.kind === "subscription") return;
           monitor.report("http", result.error?.networkError ? "reconnecting" : "online");
         },

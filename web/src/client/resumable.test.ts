@@ -150,6 +150,28 @@ describe("resumable subscriptions", () => {
     expect(streams).toHaveLength(1);
   });
 
+  it("does not come back when its token expired (UNAUTHENTICATED), and tells the page", async () => {
+    vi.useFakeTimers();
+    const { sse, streams } = fakeSse();
+    const onUnauthenticated = vi.fn();
+    const forward = createResumableSubscriptions({
+      sse,
+      monitor: createConnectionMonitor(),
+      resubscribeDelayMs: () => 10,
+      onUnauthenticated,
+    });
+    const sink = { next: vi.fn(), error: vi.fn(), complete: vi.fn() };
+    forward(request(EVENTS, {})).subscribe(sink);
+    const stream = streams[0] as FakeStream;
+    stream.sink.next(eventResult("3-0"));
+    stream.sink.next(failure("The token has expired", "UNAUTHENTICATED"));
+    stream.sink.complete();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(onUnauthenticated).toHaveBeenCalledOnce();
+    expect(sink.complete).toHaveBeenCalledOnce();
+    expect(streams).toHaveLength(1);
+  });
+
   it("does not touch the variables of a subscription without $after", () => {
     const { streams, forward, sink } = setUp();
     forward(request("subscription { events { cursor } }", {})).subscribe(sink);

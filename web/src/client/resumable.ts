@@ -12,6 +12,8 @@ export interface ResumableSubscriptionsOptions {
    * shuts down ends its streams cleanly) or closed a slow subscriber; grows with each attempt.
    */
   resubscribeDelayMs?: (attempt: number) => number;
+  /** Told when a stream ends with UNAUTHENTICATED (its token expired): sign in again. */
+  onUnauthenticated?: () => void;
 }
 
 const defaultResubscribeDelayMs = (attempt: number) => Math.min(250 * 2 ** attempt, 5000);
@@ -55,6 +57,7 @@ let nextStreamId = 0;
  */
 export function createResumableSubscriptions(options: ResumableSubscriptionsOptions) {
   const { sse, monitor, resubscribeDelayMs = defaultResubscribeDelayMs } = options;
+  const onUnauthenticated = options.onUnauthenticated ?? (() => {});
 
   return function forwardSubscription(
     request: SubscriptionOperation,
@@ -93,6 +96,8 @@ export function createResumableSubscriptions(options: ResumableSubscriptionsOpti
                 const codes = errorCodes(result);
                 // Closed as too slow, or Redis unreachable for now: both say "come back with
                 // your cursor", and resubscribe backs off between attempts.
+                // Its token expired or was refused: not retried; the page asks for a new one.
+                if (codes.includes("UNAUTHENTICATED")) onUnauthenticated();
                 if (codes.includes("SLOW_SUBSCRIBER") || codes.includes("UNAVAILABLE")) {
                   return resubscribe();
                 }

@@ -1,4 +1,5 @@
 import { useConnectionState } from "../client/connection-context.ts";
+import { useSession } from "../client/session-context.ts";
 
 const LINK_TEXT = {
   connecting: "Connecting…",
@@ -6,9 +7,10 @@ const LINK_TEXT = {
   reconnecting: "Reconnecting…",
 } as const;
 
-/** The top bar: name, link state and the way to GraphiQL. */
+/** The top bar: name, link state, who is signed in (with auth on) and the way to GraphiQL. */
 export function Header() {
   const state = useConnectionState();
+  const session = useSession();
   return (
     <header className="topbar">
       <div className="topbar-inner">
@@ -27,6 +29,16 @@ export function Header() {
             <span className="link-dot" aria-hidden="true" />
             {LINK_TEXT[state]}
           </span>
+          {session ? (
+            <span className="session" data-testid="session">
+              <span className="session-who">
+                Signed in as <strong>{session.subject}</strong>
+              </span>
+              <button type="button" className="link-button" onClick={session.signOut}>
+                Sign out
+              </button>
+            </span>
+          ) : null}
           <a className="button-secondary" href="/graphql" target="_blank" rel="noreferrer">
             GraphiQL
             <span className="visually-hidden"> (opens in a new tab)</span>
