@@ -8,24 +8,45 @@ import { ORDER_STATUSES } from "./records.ts";
 const FIXED_KEY_COUNT = 2 + ORDER_STATUSES.length;
 const KEYS_PER_EVENT = 5;
 const FIXED_ARG_COUNT = 2;
-const ARGS_PER_EVENT = 4;
+
+/** The projection's fields, in the order each event passes them to the script. */
+const PROJECTION_FIELDS = [
+  "status",
+  "type",
+  "occurredAt",
+  "traceId",
+  "failureReason",
+  "isReasonFallback",
+  "record",
+  "customerId",
+  "items",
+  "totalCents",
+  "currency",
+] as const satisfies ReadonlyArray<keyof Projection>;
+
+/** Per event: entry id, order id, step, whether it was delivered before, then the fields. */
+const ARGS_PER_EVENT = 4 + PROJECTION_FIELDS.length;
 
 /**
  * Projects a batch of events into their orders' read model, each atomically with the ack of its
  * own entry: one script call for the batch, the same effects as one call per event in turn.
  *
- * For each event, the XACK is the gate: an entry already acknowledged (a redelivered copy that
- * finished first) changes nothing. Events of one order are applied strictly in step order
- * ({@link EVENT_STEP}): a step at or below the order's current step is a duplicate, the next
- * step is applied and then any stashed successors, and a step further ahead waits in the order's
- * stash. Applying sets the status (moving the id between the per-status indexes), appends the
- * event to the feed (whose entry id becomes its cursor) and to the order's history, in one total
- * order. An event that fails (a Redis error) fails alone: the others of the batch go on.
+ * For each event, the order's state is read first (a key of the wrong type fails the event
+ * before anything changes, so it stays pending and is retried, then dead-lettered), then the
+ * XACK is the gate: an entry already acknowledged (a redelivered copy that finished first)
+ * changes nothing. Events of one order are applied strictly in step order ({@link EVENT_STEP}):
+ * a step at or below the order's current step is a duplicate, the next step is applied and then
+ * any stashed successors, and a step further ahead waits in the order's stash (flagged in the
+ * order's hash, so an order with nothing stashed costs no stash lookup). Applying writes the
+ * order's hash once, moves the id between the per-status indexes only when its status changes,
+ * and appends the event to the feed (whose entry id becomes its cursor) and to the order's
+ * history. The fields arrive as plain arguments: no JSON to decode, but for a stashed event. An
+ * event that fails (a Redis error) fails alone: the others of the batch go on.
  *
  * KEYS: feed, orders index, one index per status in {@link ORDER_STATUSES} order, then per event:
  *       input stream, failure key, order hash, order history list, order stash.
- * ARGV: group, feed max length, then per event: entry id, order id, step, projection JSON (the
- *       step apart, so that gating and stashing an event need not decode its JSON).
+ * ARGV: group, feed max length, then per event: entry id, order id, step, "1" if it was
+ *       delivered before, then the {@link PROJECTION_FIELDS}.
  * Returns per event 0 if already acknowledged, 1 applied, 2 stashed, 3 duplicate, or the error.
  */
 const PROJECT_EVENTS = `
@@ -33,29 +54,41 @@ local group, feedMaxLength = ARGV[1], ARGV[2]
 local feedKey, ordersKey = KEYS[1], KEYS[2]
 local statusKeys = {}
 ${ORDER_STATUSES.map((status, index) => `statusKeys['${status}'] = KEYS[${3 + index}]`).join("\n")}
+local FIELDS = { ${PROJECTION_FIELDS.map((field) => `'${field}'`).join(", ")} }
 
-local function apply(json, orderId, orderKey, historyKey)
-  local p = cjson.decode(json)
+local function fieldsAt(a)
+  local p = {}
+  for i, name in ipairs(FIELDS) do p[name] = ARGV[a + 4 + i] end
+  return p
+end
+
+local function apply(p, step, orderId, orderKey, historyKey, order)
+  local writes = { 'status', p.status, 'step', step, 'updatedAt', p.occurredAt }
   if p.type == 'order.created' then
-    if redis.call('EXISTS', orderKey) == 0 then
-      redis.call('HSET', orderKey, 'id', orderId, 'customerId', p.customerId, 'items', p.items,
-        'totalCents', p.totalCents, 'currency', p.currency, 'createdAt', p.occurredAt,
-        'traceId', p.traceId)
+    if not order.id then
+      for _, pair in ipairs({ { 'id', orderId }, { 'customerId', p.customerId },
+          { 'items', p.items }, { 'totalCents', p.totalCents }, { 'currency', p.currency },
+          { 'createdAt', p.occurredAt }, { 'traceId', p.traceId } }) do
+        writes[#writes + 1], writes[#writes + 2] = pair[1], pair[2]
+      end
       redis.call('ZADD', ordersKey, 0, orderId)
-    elseif p.traceId ~= '' and (redis.call('HGET', orderKey, 'traceId') or '') == '' then
-      redis.call('HSET', orderKey, 'traceId', p.traceId)
+      order.id = orderId
+    elseif p.traceId ~= '' and (order.traceId or '') == '' then
+      writes[#writes + 1], writes[#writes + 2] = 'traceId', p.traceId
     end
   end
-  local previous = redis.call('HGET', orderKey, 'status')
-  if previous and previous ~= p.status and statusKeys[previous] then
-    redis.call('ZREM', statusKeys[previous], orderId)
+  if order.status ~= p.status then
+    if order.status and statusKeys[order.status] then
+      redis.call('ZREM', statusKeys[order.status], orderId)
+    end
+    redis.call('ZADD', statusKeys[p.status], 0, orderId)
+    order.status = p.status
   end
-  redis.call('ZADD', statusKeys[p.status], 0, orderId)
-  redis.call('HSET', orderKey, 'status', p.status, 'step', p.step, 'updatedAt', p.occurredAt)
-  if p.failureReason ~= '' and
-      (p.isReasonFallback ~= '1' or redis.call('HEXISTS', orderKey, 'failureReason') == 0) then
-    redis.call('HSET', orderKey, 'failureReason', p.failureReason)
+  if p.failureReason ~= '' and (p.isReasonFallback ~= '1' or not order.failureReason) then
+    writes[#writes + 1], writes[#writes + 2] = 'failureReason', p.failureReason
+    order.failureReason = p.failureReason
   end
+  redis.call('HSET', orderKey, unpack(writes))
   local cursor = redis.call('XADD', feedKey, 'MAXLEN', '~', feedMaxLength, '*',
     'type', p.type, 'orderId', orderId, 'record', p.record)
   redis.call('RPUSH', historyKey, '{"cursor":"' .. cursor .. '",' .. string.sub(p.record, 2))
@@ -64,24 +97,30 @@ end
 local function project(k, a)
   local streamKey, failureKey, orderKey, historyKey, stashKey =
     KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
-  local entryId, orderId, json = ARGV[a + 1], ARGV[a + 2], ARGV[a + 4]
-  local step = tonumber(ARGV[a + 3])
+  local entryId, orderId, step = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local state = redis.call('HMGET', orderKey, 'step', 'status', 'id', 'traceId',
+    'failureReason', 'stashed')
   if redis.call('XACK', streamKey, group, entryId) == 0 then return 0 end
-  redis.call('DEL', failureKey)
-  local current = tonumber(redis.call('HGET', orderKey, 'step') or '0')
+  if ARGV[a + 4] == '1' then redis.call('DEL', failureKey) end
+  local order = { status = state[2] or nil, id = state[3] or nil, traceId = state[4] or nil,
+    failureReason = state[5] or nil }
+  local current = tonumber(state[1] or '0')
   if step <= current then return 3 end
   if step > current + 1 then
-    redis.call('HSET', stashKey, step, json)
+    redis.call('HSET', stashKey, step, cjson.encode(fieldsAt(a)))
+    redis.call('HSET', orderKey, 'stashed', '1')
     return 2
   end
-  apply(json, orderId, orderKey, historyKey)
-  current = step
-  while true do
-    local successor = redis.call('HGET', stashKey, current + 1)
-    if not successor then break end
-    redis.call('HDEL', stashKey, current + 1)
-    apply(successor, orderId, orderKey, historyKey)
-    current = current + 1
+  apply(fieldsAt(a), step, orderId, orderKey, historyKey, order)
+  if state[6] then
+    while true do
+      local successor = redis.call('HGET', stashKey, step + 1)
+      if not successor then break end
+      redis.call('HDEL', stashKey, step + 1)
+      step = step + 1
+      apply(cjson.decode(successor), step, orderId, orderKey, historyKey, order)
+    end
+    if redis.call('EXISTS', stashKey) == 0 then redis.call('HDEL', orderKey, 'stashed') end
   end
   return 1
 end
@@ -115,7 +154,14 @@ const projectScript = defineScript<Array<number | string>>(PROJECT_EVENTS);
 
 /** An entry of the read model's group and the projection of its event. */
 export interface ProjectedEntry {
-  delivery: { stream: string; group: string; entryId: string; failureKey: string };
+  delivery: {
+    stream: string;
+    group: string;
+    entryId: string;
+    failureKey: string;
+    /** Deliveries so far; undefined counts as delivered before (its failure key is cleared). */
+    deliveryCount?: number;
+  };
   projection: Projection;
 }
 
@@ -150,7 +196,9 @@ export async function projectEvents(
       keys.orderEvents(orderId),
       keys.orderStash(orderId),
     );
-    args.push(delivery.entryId, orderId, projection.step, JSON.stringify(projection));
+    const isRedelivery = delivery.deliveryCount === undefined || delivery.deliveryCount > 1;
+    args.push(delivery.entryId, orderId, projection.step, isRedelivery ? "1" : "0");
+    for (const field of PROJECTION_FIELDS) args.push(projection[field]);
   }
   const replies = await projectScript.run(redis, scriptKeys, args);
   return replies.map((reply) =>

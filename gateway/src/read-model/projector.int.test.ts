@@ -247,6 +247,16 @@ describe("projection script", () => {
     const [failed, applied] = await projectEvents(redis, keys, entries, 1000);
     expect(failed).toBeInstanceOf(Error);
     expect(String(failed)).toMatch(/WRONGTYPE/);
+    // It failed before its ack: still pending, so it is retried, then dead-lettered.
+    const [brokenEntry] = entries;
+    const pending = (await redis.xpending(
+      brokenEntry?.delivery.stream as string,
+      READ_MODEL_GROUP,
+      "-",
+      "+",
+      10,
+    )) as Array<[string]>;
+    expect(pending.map(([entryId]) => entryId)).toContain(brokenEntry?.delivery.entryId);
     expect(applied).toBe("applied");
     expect(await redis.hget(keys.order(fine), "status")).toBe("PENDING");
   });
