@@ -77,7 +77,7 @@ const PLACE = `mutation Place($customerId: String!) {
 }`;
 const ORDER = "query One($id: ID!) { order(id: $id) { id customerId } }";
 const ORDERS = "{ orders(first: 100) { totalCount nodes { id customerId } } }";
-const RESTOCK = `mutation { restock(sku: "KB-001", quantity: 1) { sku stock } }`;
+const RESTOCK = `mutation { restock(input: { sku: "KB-001", quantity: 1 }) { product { sku stock } } }`;
 const HEALTH = "{ pipelineHealth { deadLetterCount } }";
 const PRODUCTS = "{ products { sku } }";
 const VIEWER = "{ viewer { kind id authMode } }";
@@ -176,7 +176,7 @@ describe("authorization rules over HTTP (AUTH_MODE=required)", () => {
           anonymous: "UNAUTHENTICATED",
           customer: "FORBIDDEN",
           otherCustomer: "FORBIDDEN",
-          operator: (a) => expect(a.data).toMatchObject({ restock: { sku: "KB-001" } }),
+          operator: (a) => expect(a.data).toMatchObject({ restock: { product: { sku: "KB-001" } } }),
         },
       },
       {
