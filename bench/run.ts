@@ -67,8 +67,10 @@ const plan = flags.quick
       closedSeconds: 1,
       slowCount: 64,
       slowConcurrencies: [64],
-      fanoutCounts: [1, 10],
-      fanoutRate: 10,
+      fanoutSteps: [
+        { subscribers: 1, ordersPerSecond: 10 },
+        { subscribers: 10, ordersPerSecond: 10 },
+      ],
       fanoutSeconds: 1,
     }
   : {
@@ -85,8 +87,13 @@ const plan = flags.quick
       closedSeconds: 10,
       slowCount: 2_000,
       slowConcurrencies: [64, 256, 1024],
-      fanoutCounts: [1, 100, 1000],
-      fanoutRate: 5,
+      // The targets: 1,000 subscribers at 20 orders/s against 1 at the same rate, then 10,000 at 5.
+      fanoutSteps: [
+        { subscribers: 1, ordersPerSecond: 20 },
+        { subscribers: 1000, ordersPerSecond: 20 },
+        { subscribers: 1, ordersPerSecond: 5 },
+        { subscribers: 10_000, ordersPerSecond: 5 },
+      ],
       fanoutSeconds: 10,
     };
 
@@ -455,19 +462,19 @@ try {
       try {
         await warmUp(client, tracker, 5);
         tracker.close();
-        for (const subscribers of plan.fanoutCounts) {
+        for (const { subscribers, ordersPerSecond } of plan.fanoutSteps) {
           const result = await measureFanout({
             gatewayUrl: system.gatewayUrl,
             gatewayPid: system.processes.get("gateway")?.pid as number,
             redis,
             client,
             subscribers,
-            ordersPerSecond: plan.fanoutRate,
+            ordersPerSecond,
             windowSeconds: plan.fanoutSeconds,
           });
           results.push(result);
           log(
-            `fanout ${subscribers}: gateway CPU ${Math.round(result.gatewayCpuPercent)}%, redis ${Math.round(result.redisCommandsPerSecond)} cmds/s`,
+            `fanout ${subscribers} at ${ordersPerSecond}/s: gateway CPU ${Math.round(result.gatewayCpuPercent)}%, lag p99 ${Math.round(result.deliveryLagMs.p99)} ms, placeOrder p99 ${Math.round(result.placeOrderMs.p99)} ms`,
           );
         }
       } finally {
@@ -476,15 +483,19 @@ try {
         await system.stop();
       }
       tables.push({
-        title: `(e) Fan-out: SSE subscribers on \`events\` while ${plan.fanoutRate} orders/s flow`,
+        title: "(e) Fan-out: SSE subscribers on `events` while orders flow",
         headers: [
           "subscribers",
+          "orders/s offered",
           "orders/s placed",
           "events/s each",
           "min delivered",
           "lag p50/p99 first ms",
           "lag p50/p99 last ms",
+          "placeOrder p50/p99 ms",
           "gateway CPU %",
+          "gateway µs/extra frame",
+          "gateway RSS MiB",
           "bench CPU %",
           "Redis cmds/s",
           "XREAD/s",
@@ -492,12 +503,16 @@ try {
         ],
         rows: results.map((r) => [
           r.subscribers,
+          r.ordersPerSecond,
           r.placedPerSecond,
           r.eventsPerSecond,
           `${Math.round(r.minDeliveredRatio * 1000) / 10} %`,
           `${Math.round(r.deliveryLagMs.p50)} / ${Math.round(r.deliveryLagMs.p99)}`,
           `${Math.round(r.lastSubscriberLagMs.p50)} / ${Math.round(r.lastSubscriberLagMs.p99)}`,
+          `${Math.round(r.placeOrderMs.p50)} / ${Math.round(r.placeOrderMs.p99)}`,
           r.gatewayCpuPercent,
+          perAdditionalFrame(r, results),
+          r.gatewayRssMiB,
           r.benchCpuPercent,
           r.redisCommandsPerSecond,
           r.redisXreadPerSecond,
@@ -505,6 +520,7 @@ try {
         ]),
         notes: [
           "lag: event occurredAt (producer clock) → frame parsed by the first / the last subscriber",
+          "µs/extra frame: gateway CPU above the 1-subscriber run at the same rate, per frame delivered beyond its",
           "bench CPU: this process, which reads every subscriber's stream (it shares the 2 cores)",
         ],
       });
@@ -557,6 +573,18 @@ if (problems.length > 0) {
 }
 process.exit(0);
 
+/**
+ * The gateway's CPU per frame delivered beyond the 1-subscriber run at the same order rate: what
+ * one more subscriber costs per event. Blank for the 1-subscriber runs themselves.
+ */
+function perAdditionalFrame(run: FanoutResult, runs: readonly FanoutResult[]): number | string {
+  const base = runs.find((r) => r.subscribers === 1 && r.ordersPerSecond === run.ordersPerSecond);
+  if (!base || run === base) return "–";
+  const extraFrames = run.subscribers * run.eventsPerSecond - base.eventsPerSecond;
+  const extraCpuUs = (run.gatewayCpuPercent - base.gatewayCpuPercent) * 10_000;
+  return extraFrames > 0 ? extraCpuUs / extraFrames : Number.NaN;
+}
+
 /** CPU ms per order of gateway, inventory, payment, shipment, Redis and the bench itself. */
 function cpuCell(perOrder: Record<string, number>): string {
   return ["gateway", "inventory", "payment", "shipment", "redis", "bench"]
@@ -587,7 +615,7 @@ function missingFigures(name: Section, results: unknown): string | undefined {
       return isComplete ? undefined : "a load step shipped no order";
     }
     case "fanout":
-      return results.length === plan.fanoutCounts.length &&
+      return results.length === plan.fanoutSteps.length &&
         (results as FanoutResult[]).every((r) => r.minDeliveredRatio > 0)
         ? undefined
         : "a subscriber count is missing or received nothing";

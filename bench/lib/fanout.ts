@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { Agent } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
@@ -34,6 +35,10 @@ export interface FanoutResult {
   /** The feed reads that serve subscriptions (`XREAD`), per second. */
   redisXreadPerSecond: number;
   redisCpuPercent: number;
+  /** placeOrder round trips in the window, as the bench's client saw them. */
+  placeOrderMs: Percentiles;
+  /** The gateway's resident memory at the end of the window (`VmRSS`), in MiB. */
+  gatewayRssMiB: number;
 }
 
 /** Places orders at a steady rate in the background until stopped. */
@@ -41,15 +46,18 @@ export function steadyOrders(client: GatewayClient, ratePerSecond: number) {
   let isStopping = false;
   let errors = 0;
   let placed = 0;
+  let latenciesMs: number[] = [];
   const running = (async () => {
     const started = performance.now();
     let sent = 0;
     while (!isStopping) {
       const due = Math.floor(((performance.now() - started) / 1000) * ratePerSecond) + 1;
       for (; sent < due; sent += 1) {
+        const sentAt = performance.now();
         client.placeOrder(sent).then(
           () => {
             placed += 1;
+            latenciesMs.push(performance.now() - sentAt);
           },
           () => {
             errors += 1;
@@ -66,6 +74,12 @@ export function steadyOrders(client: GatewayClient, ratePerSecond: number) {
     /** Orders accepted so far. */
     get placed() {
       return placed;
+    },
+    /** The round trips of the orders accepted since the last call. */
+    takeLatencies(): number[] {
+      const taken = latenciesMs;
+      latenciesMs = [];
+      return taken;
     },
     async stop() {
       isStopping = true;
@@ -137,9 +151,12 @@ export async function measureFanout(options: {
     const benchBefore = process.cpuUsage();
     const redisBefore = await sampleRedis(options.redis);
     const placedBefore = orders.placed;
+    orders.takeLatencies();
     isMeasuring = true;
     await sleep(options.windowSeconds * 1000);
     isMeasuring = false;
+    const placeOrderMs = percentiles(orders.takeLatencies());
+    const gatewayRssMiB = await residentMiB(options.gatewayPid);
     const redisAfter = await sampleRedis(options.redis);
     const placedInWindow = orders.placed - placedBefore;
     const benchCpu = process.cpuUsage(benchBefore);
@@ -164,6 +181,8 @@ export async function measureFanout(options: {
       redisCommandsPerSecond: delta.commandsPerSecond,
       redisXreadPerSecond: delta.byCommand.xread ?? 0,
       redisCpuPercent: delta.cpuPercent,
+      placeOrderMs,
+      gatewayRssMiB,
     };
   } finally {
     await orders?.stop();
@@ -171,6 +190,13 @@ export async function measureFanout(options: {
     agent.destroy();
     await sleep(Math.min(2_000, options.windowSeconds * 1000));
   }
+}
+
+/** A process's resident memory, from `/proc/<pid>/status`, in MiB. */
+async function residentMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN);
+  return kib / 1024;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
