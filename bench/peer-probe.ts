@@ -60,7 +60,7 @@ console.log(
     p99: result.latencyMs?.p99,
   }),
 );
-const perOrder = cpuMsPer(before, after, result.throughput * (Number(seconds) - 7));
+const perOrder = cpuMsPer(before, after, result.throughput * (Number(seconds) - 4));
 console.log(
   Object.entries(perOrder)
     .map(([k, v]) => `${k} ${v.toFixed(3)}`)

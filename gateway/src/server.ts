@@ -12,7 +12,7 @@ import {
   setMessagingServer,
   topologyStreams,
 } from "@conveyor/runtime";
-import { createYoga, useReadinessCheck } from "graphql-yoga";
+import { createYoga } from "graphql-yoga";
 import { tokenExpiredError } from "./auth/expiry.ts";
 import { authScopeKey, expiresAtMsOf } from "./auth/identity.ts";
 import { createAuthentication } from "./auth/plugin.ts";
@@ -27,6 +27,7 @@ import { useInputErrorCodes } from "./http/input-error-codes.ts";
 import { maskGatewayError } from "./http/mask-errors.ts";
 import { useNoIntrospection } from "./http/no-introspection.ts";
 import { useQueryLimits } from "./http/query-limits.ts";
+import { useReadiness } from "./http/readiness.ts";
 import { useRequestBodyLimit } from "./http/request-body-limit.ts";
 import { createHttpRouter } from "./http/router.ts";
 import {
@@ -243,9 +244,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       useInputErrorCodes(),
       ...((env.INTROSPECTION ?? !isProduction) ? [] : [useNoIntrospection()]),
       ...(isGraphiQLOn ? [useGraphiQLContentSecurityPolicy(), useLocalGraphiQLAssets()] : []),
-      useReadinessCheck({
+      useReadiness({
         endpoint: "/readyz",
-        check: async ({ fetchAPI }) => {
+        check: async (fetchAPI) => {
           const isRedisUp = await redis.ping().then(
             () => true,
             () => false,

@@ -176,7 +176,8 @@ describe("authorization rules over HTTP (AUTH_MODE=required)", () => {
           anonymous: "UNAUTHENTICATED",
           customer: "FORBIDDEN",
           otherCustomer: "FORBIDDEN",
-          operator: (a) => expect(a.data).toMatchObject({ restock: { product: { sku: "KB-001" } } }),
+          operator: (a) =>
+            expect(a.data).toMatchObject({ restock: { product: { sku: "KB-001" } } }),
         },
       },
       {

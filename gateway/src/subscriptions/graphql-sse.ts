@@ -251,14 +251,13 @@ export function useGraphQLSse(options: GraphQLSseOptions): Plugin {
     onYogaInit({ yoga: server }) {
       yoga = server;
     },
-    async onRequest({ request, url, endResponse, serverContext, fetchAPI }) {
+    // Not async: requests to other paths pass without a promise.
+    onRequest({ request, url, endResponse, serverContext, fetchAPI }) {
       if (url.pathname !== endpoint || !yoga) return;
-      try {
-        endResponse(await handle(request, url, serverContext, fetchAPI));
-      } catch (error) {
+      return handle(request, url, serverContext, fetchAPI).then(endResponse, (error: unknown) => {
         logger.error({ err: error }, "graphql-sse request failed");
         endResponse(new fetchAPI.Response(UNEXPECTED, { status: 500, headers: JSON_HEADERS }));
-      }
+      });
     },
   };
 }
