@@ -15,9 +15,15 @@ export interface EventStreamBounds {
 /** Responses bounded by {@link boundEventStream}, with their limit. */
 const bounded = new WeakMap<ServerResponse, number>();
 
-/** Whether a response is an event stream (SSE), by its content type. */
+/** Responses known to be event streams: their headers are sent, so it cannot change. */
+const eventStreams = new WeakSet<ServerResponse>();
+
+/** Whether a response is an event stream (SSE), by its content type. Asked on every write. */
 export function isEventStream(response: ServerResponse): boolean {
-  return String(response.getHeader("content-type") ?? "").startsWith("text/event-stream");
+  if (eventStreams.has(response)) return true;
+  const isStream = String(response.getHeader("content-type") ?? "").startsWith("text/event-stream");
+  if (isStream && response.headersSent) eventStreams.add(response);
+  return isStream;
 }
 
 /**

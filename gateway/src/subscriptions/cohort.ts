@@ -5,6 +5,13 @@ import type { Member } from "./member.ts";
 /** Frames kept per cohort for the members still catching up (by cursor, newest last). */
 const RECENT_FRAMES = 256;
 
+/**
+ * Members served in one turn of the event loop. A cohort of thousands hands an event out over
+ * several turns, so requests (placeOrder) are served in between instead of waiting for the whole
+ * fan-out; each member still gets its events in order.
+ */
+const MEMBERS_PER_TURN = 256;
+
 /** Options of {@link createCohort}. */
 export interface CohortOptions<TFrame> {
   hub: EventHub;
@@ -57,9 +64,34 @@ export function createCohort<TFrame>(options: CohortOptions<TFrame>): Cohort<TFr
     return frame;
   }
 
+  /** Events still being handed out, each to the members it had when it arrived. */
+  const handingOut: Array<{
+    event: OrderEvent;
+    frame: TFrame;
+    to: Member<TFrame>[];
+    next: number;
+  }> = [];
+
+  function handOut(): void {
+    let budget = MEMBERS_PER_TURN;
+    for (let head = handingOut[0]; head && budget > 0; head = handingOut[0]) {
+      for (; head.next < head.to.length && budget > 0; head.next += 1, budget -= 1) {
+        head.to[head.next]?.offer(head.event, head.frame);
+      }
+      if (head.next >= head.to.length) handingOut.shift();
+    }
+    if (handingOut.length > 0) setImmediate(handOut);
+  }
+
   function dispatch(event: OrderEvent): void {
     const frame = frameOf(event);
-    for (const member of members) member.offer(event, frame);
+    if (handingOut.length === 0 && members.size <= MEMBERS_PER_TURN) {
+      for (const member of members) member.offer(event, frame);
+      return;
+    }
+    // A member that joins meanwhile reads this event from history, up to the hub's position.
+    handingOut.push({ event, frame, to: [...members], next: 0 });
+    if (handingOut.length === 1) handOut();
   }
 
   return {
