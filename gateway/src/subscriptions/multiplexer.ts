@@ -239,7 +239,12 @@ export function createSubscriptionMultiplexer(
           onEnd();
         });
         void member.start();
-        return { close: member.close };
+        return {
+          close() {
+            member.close();
+            onEnd();
+          },
+        };
       },
       async *[Symbol.asyncIterator]() {
         for await (const item of feed)
