@@ -467,7 +467,6 @@ try {
             gatewayUrl: system.gatewayUrl,
             gatewayPid: system.processes.get("gateway")?.pid as number,
             redis,
-            client,
             subscribers,
             ordersPerSecond,
             windowSeconds: plan.fanoutSeconds,

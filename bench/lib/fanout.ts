@@ -11,6 +11,7 @@ import {
   redisDelta,
   sampleRedis,
 } from "./measure.ts";
+import { type OrderFeeder, startOrderFeeder } from "./order-feeder.ts";
 
 /** What one fan-out step measured. */
 export interface FanoutResult {
@@ -35,7 +36,7 @@ export interface FanoutResult {
   /** The feed reads that serve subscriptions (`XREAD`), per second. */
   redisXreadPerSecond: number;
   redisCpuPercent: number;
-  /** placeOrder round trips in the window, as the bench's client saw them. */
+  /** placeOrder round trips in the window, from a feeder process of its own. */
   placeOrderMs: Percentiles;
   /** The gateway's resident memory at the end of the window (`VmRSS`), in MiB. */
   gatewayRssMiB: number;
@@ -99,7 +100,6 @@ export async function measureFanout(options: {
   gatewayUrl: string;
   gatewayPid: number;
   redis: Redis;
-  client: GatewayClient;
   subscribers: number;
   ordersPerSecond: number;
   windowSeconds: number;
@@ -109,7 +109,7 @@ export async function measureFanout(options: {
   let isMeasuring = false;
   const lags: [first: number[], last: number[]] = [[], []];
   const subscribers: RawSubscriber[] = [];
-  let orders: ReturnType<typeof steadyOrders> | undefined;
+  let orders: OrderFeeder | undefined;
   try {
     for (let i = 0; i < options.subscribers; i += 1) {
       const probes = [...(i === 0 ? [0] : []), ...(i === last ? [1] : [])] as Array<0 | 1>;
@@ -138,7 +138,7 @@ export async function measureFanout(options: {
       60_000,
       "connecting subscribers",
     );
-    orders = steadyOrders(options.client, options.ordersPerSecond);
+    orders = startOrderFeeder(options.gatewayUrl, options.ordersPerSecond);
     const deadline = Date.now() + 60_000;
     while (subscribers.some((subscriber) => subscriber.received === 0)) {
       if (Date.now() > deadline) throw new Error("some subscribers received no event in 60 s");
@@ -150,15 +150,15 @@ export async function measureFanout(options: {
     const cpuBefore = await processCpuSeconds(options.gatewayPid);
     const benchBefore = process.cpuUsage();
     const redisBefore = await sampleRedis(options.redis);
-    const placedBefore = orders.placed;
-    orders.takeLatencies();
+    const placedBefore = (await orders.window()).placed;
     isMeasuring = true;
     await sleep(options.windowSeconds * 1000);
     isMeasuring = false;
-    const placeOrderMs = percentiles(orders.takeLatencies());
+    const placedWindow = await orders.window();
+    const placeOrderMs = percentiles(placedWindow.latenciesMs);
     const gatewayRssMiB = await residentMiB(options.gatewayPid);
     const redisAfter = await sampleRedis(options.redis);
-    const placedInWindow = orders.placed - placedBefore;
+    const placedInWindow = placedWindow.placed - placedBefore;
     const benchCpu = process.cpuUsage(benchBefore);
     const cpuAfter = await processCpuSeconds(options.gatewayPid);
     const seconds = (redisAfter.atMs - redisBefore.atMs) / 1000;
