@@ -24,8 +24,9 @@ export function compareCursors(a: string, b: string): number {
 
 /** Compares two unsigned decimal numbers of any size, written as digits. */
 function compareDigits(a: string, b: string): number {
-  const x = a.replace(/^0+(?=\d)/, "");
-  const y = b.replace(/^0+(?=\d)/, "");
+  // Redis writes no leading zeros: strip them (a regex per call) only when there are some.
+  const x = a.length > 1 && a[0] === "0" ? a.replace(/^0+(?=\d)/, "") : a;
+  const y = b.length > 1 && b[0] === "0" ? b.replace(/^0+(?=\d)/, "") : b;
   if (x.length !== y.length) return x.length - y.length;
   return x < y ? -1 : x > y ? 1 : 0;
 }
