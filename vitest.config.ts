@@ -21,7 +21,6 @@ export default defineConfig({
             "gateway/src/**/*.test.ts",
             "observability/telemetry/src/**/*.test.ts",
             "e2e/**/*.test.ts",
-            ,
             "bench/**/*.test.ts",
           ],
           globalSetup: ["./services/testkit/src/global-setup.ts"],
