@@ -35,7 +35,7 @@ const WIDTH = 640;
 const HEIGHT = 360;
 const MARGIN = { left: 64, right: 16, top: 36, bottom: 48 };
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
@@ -77,8 +77,9 @@ export function renderChart(chart: Chart): string {
   const y = scale(chart.isLogY, yMin, yMax, HEIGHT - MARGIN.bottom, MARGIN.top);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="11">`,
+    `<title>${escapeXml(chart.title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-size="13" font-weight="bold">${escape(chart.title)}</text>`,
+    `<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-size="13" font-weight="bold">${escapeXml(chart.title)}</text>`,
   ];
   for (const t of ticks(yMin, yMax, chart.isLogY ?? false)) {
     if (t < yMin || t > yMax) continue;
@@ -101,8 +102,8 @@ export function renderChart(chart: Chart): string {
   parts.push(
     `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${HEIGHT - MARGIN.bottom}" y2="${HEIGHT - MARGIN.bottom}" stroke="#333"/>`,
     `<line x1="${MARGIN.left}" x2="${MARGIN.left}" y1="${MARGIN.top}" y2="${HEIGHT - MARGIN.bottom}" stroke="#333"/>`,
-    `<text x="${WIDTH / 2}" y="${HEIGHT - 10}" text-anchor="middle">${escape(chart.xLabel)}</text>`,
-    `<text transform="translate(14 ${HEIGHT / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`,
+    `<text x="${WIDTH / 2}" y="${HEIGHT - 10}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`,
+    `<text transform="translate(14 ${HEIGHT / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
   );
   chart.series.forEach((series, index) => {
     const points = series.points.filter(([, py]) => !chart.isLogY || py > 0);
@@ -118,7 +119,7 @@ export function renderChart(chart: Chart): string {
     const ly = MARGIN.top + 6 + index * 16;
     parts.push(
       `<rect x="${MARGIN.left + 10}" y="${ly - 8}" width="12" height="4" fill="${series.color}"/>`,
-      `<text x="${MARGIN.left + 28}" y="${ly - 3}">${escape(series.name)}</text>`,
+      `<text x="${MARGIN.left + 28}" y="${ly - 3}">${escapeXml(series.name)}</text>`,
     );
   });
   parts.push("</svg>");
