@@ -212,10 +212,12 @@ export function createSubscriptionMultiplexer(
     return {
       attach(target) {
         let hasEnded = false;
+        // Set once the member exists; a token expired already ends it before that.
+        let expiry: { cancel(): void } | undefined;
         const onEnd = () => {
           if (hasEnded) return;
           hasEnded = true;
-          expiry.cancel();
+          expiry?.cancel();
           target.onEnd?.();
         };
         const cohort = cohortFor(key, feed, args);
@@ -231,9 +233,10 @@ export function createSubscriptionMultiplexer(
         });
         cohort.join(member);
         position = cohort.position;
-        const expiry = expireAt(options.expiresAtMsOf(args.contextValue), () =>
+        expiry = expireAt(options.expiresAtMsOf(args.contextValue), () =>
           member.fail(options.expiredError()),
         );
+        if (hasEnded) expiry.cancel();
         target.stream.onClose(() => {
           member.close();
           onEnd();
