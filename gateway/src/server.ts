@@ -12,7 +12,6 @@ import {
   setMessagingServer,
   topologyStreams,
 } from "@conveyor/runtime";
-import { useGraphQlJit } from "@envelop/graphql-jit";
 import { createYoga } from "graphql-yoga";
 import { tokenExpiredError } from "./auth/expiry.ts";
 import { authScopeKey, expiresAtMsOf } from "./auth/identity.ts";
@@ -235,7 +234,6 @@ export function createGateway(options: GatewayOptions): Gateway {
         isBlockingFieldSuggestions: env.BLOCK_FIELD_SUGGESTIONS ?? isProduction,
       }),
       authentication.plugin,
-      useGraphQlJit(),
       subscriptions.plugin,
       useGraphQLSse({
         endpoint: "/graphql/stream",
