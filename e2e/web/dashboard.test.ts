@@ -1,14 +1,13 @@
-import { existsSync } from "node:fs";
 import { copyFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { uniquePrefix, waitFor } from "@conveyor/testkit";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type OtlpReceiver, startOtlpReceiver } from "../../services/testkit/src/otlp-receiver.ts";
+import { launchChromium } from "../support/browser.ts";
 import { type System, startSystem } from "../support/system.ts";
 import { buildDashboardOnce } from "./build-dashboard.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const root = join(import.meta.dirname, "..", "..");
 const SCREENSHOTS = join(root, "test-output", "screenshots");
 const DESKTOP = { width: 1280, height: 800 };
@@ -21,9 +20,6 @@ let dashboardUrl: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  }
   // The gateway serves web/dist if it is there when it starts: build first.
   await Promise.all([buildDashboardOnce(), mkdir(SCREENSHOTS, { recursive: true })]);
   // Traces on (to a receiver in this test), so that orders have a trace id and a trace link.
@@ -35,10 +31,7 @@ beforeAll(async () => {
     appEnv: { gateway: { TRACE_LINK_TEMPLATE: "http://jaeger.test/trace/{traceId}" } },
   });
   dashboardUrl = `${system.gatewayUrl}/`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

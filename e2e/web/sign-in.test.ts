@@ -1,14 +1,13 @@
-import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { uniquePrefix } from "@conveyor/testkit";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { signToken } from "../../gateway/src/auth/sign.ts";
+import { launchChromium } from "../support/browser.ts";
 import { type System, startSystem } from "../support/system.ts";
 import { buildDashboardOnce } from "./build-dashboard.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const root = join(import.meta.dirname, "..", "..");
 const SCREENSHOTS = join(root, "test-output", "screenshots");
 const SECRET = "browser-test-secret-0123456789abcdef-xyz";
@@ -17,9 +16,6 @@ let system: System;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  }
   await Promise.all([buildDashboardOnce(), mkdir(SCREENSHOTS, { recursive: true })]);
   system = await startSystem({
     redisUrl: inject("redisUrl"),
@@ -28,10 +24,7 @@ beforeAll(async () => {
       gateway: { AUTH_MODE: "required", AUTH_JWT_SECRET: SECRET, AUTH_CLOCK_SKEW_SECONDS: "0" },
     },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

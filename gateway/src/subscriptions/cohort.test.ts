@@ -1,21 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { EventHub, FeedListener } from "../feed/event-hub.ts";
 import type { OrderEvent } from "../read-model/records.ts";
+import { orderEventAt as event } from "../testing/events.ts";
 import { createCohort } from "./cohort.ts";
 import type { Member } from "./member.ts";
-
-function event(cursor: string): OrderEvent {
-  return {
-    id: `e${cursor}`,
-    cursor,
-    type: "order.created",
-    orderId: "o1",
-    service: "gateway",
-    occurredAt: new Date(0).toISOString(),
-    data: {},
-    traceId: null,
-  };
-}
 
 /** A hub whose one listener the test calls by hand. */
 function fakeHub() {

@@ -1,19 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { OrderEvent } from "../read-model/records.ts";
+import { orderEventAt as event } from "../testing/events.ts";
 import { type CatchUp, createMember, type MemberOptions, type MemberSink } from "./member.ts";
-
-function event(cursor: string): OrderEvent {
-  return {
-    id: `e${cursor}`,
-    cursor,
-    type: "order.created",
-    orderId: "o1",
-    service: "gateway",
-    occurredAt: new Date(0).toISOString(),
-    data: {},
-    traceId: null,
-  };
-}
 
 /** A sink that records what it was given, and can be made to push back. */
 function recordingSink() {

@@ -5,6 +5,7 @@ import {
   type OrderLine,
   type PayloadOf,
 } from "@conveyor/contract";
+import type { OrderEvent } from "../read-model/records.ts";
 
 const items: OrderLine[] = [{ sku: "KB-001", quantity: 2, unitPriceCents: 8999 }];
 const totalCents = 17998;
@@ -76,4 +77,18 @@ export function testOrderId(): string {
     producer: "shipment",
     data: { shipmentId: "s", carrier: "c", trackingNumber: "t", items },
   }).id;
+}
+
+/** A projected event as subscribers get it, at `cursor`: for tests of the fan-out's parts. */
+export function orderEventAt(cursor: string): OrderEvent {
+  return {
+    id: `e${cursor}`,
+    cursor,
+    type: "order.created",
+    orderId: "o1",
+    service: "gateway",
+    occurredAt: new Date(0).toISOString(),
+    data: {},
+    traceId: null,
+  };
 }
