@@ -1,4 +1,3 @@
-import { createEvent } from "@conveyor/contract";
 import {
   type Collector,
   collect,
@@ -10,7 +9,7 @@ import {
   waitFor,
 } from "@conveyor/testkit";
 import { describe, expect, it } from "vitest";
-import { eventsOf, testOrderId } from "../testing/events.ts";
+import { bigOrderCreated, eventsOf, testOrderId } from "../testing/events.ts";
 import { appendToFeedAtOnce } from "../testing/feed.ts";
 import { startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 import { compareCursors } from "./cursor.ts";
@@ -19,21 +18,6 @@ const ORDER_EVENTS = `subscription Watch($orderId: ID!, $after: String) {
   orderEvents(orderId: $orderId, after: $after) { ${EVENT_FIELDS} }
 }`;
 const EVENTS = `subscription Firehose($after: String) { events(after: $after) { ${EVENT_FIELDS} } }`;
-
-/** An order.created of about 10 kB (100 lines with long skus). */
-function bigEventOf(orderId: string) {
-  const items = Array.from({ length: 100 }, (_, i) => ({
-    sku: `SKU-${String(i).padStart(3, "0")}-${"x".repeat(56)}`,
-    quantity: 1,
-    unitPriceCents: 100,
-  }));
-  return createEvent({
-    type: "order.created",
-    orderId,
-    producer: "gateway",
-    data: { customerId: "c", items, totalCents: 10_000, currency: "USD", paymentToken: "tok_visa" },
-  });
-}
 
 const LIFE = ["order.created", "inventory.reserved", "payment.processed", "shipment.created"];
 
@@ -198,7 +182,7 @@ describe.each([
     await appendToFeedAtOnce(test.redis, test.keys, [eventsOf(slowOrder).created()]);
     await received(slow, 1);
     // One burst of more events than the buffer holds: the hub hands them over all at once.
-    const burst = Array.from({ length: 20 }, () => bigEventOf(slowOrder));
+    const burst = Array.from({ length: 20 }, () => bigOrderCreated(slowOrder));
     await appendToFeedAtOnce(test.redis, test.keys, [...burst, eventsOf(calmOrder).created()]);
 
     await slow.done;

@@ -1,25 +1,9 @@
 import { connect } from "node:net";
-import { createEvent } from "@conveyor/contract";
 import { collect, EVENT_FIELDS, sseClient, waitFor } from "@conveyor/testkit";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { testOrderId } from "../testing/events.ts";
+import { bigOrderCreated, testOrderId } from "../testing/events.ts";
 import { appendToFeedAtOnce } from "../testing/feed.ts";
 import { startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
-
-/** An order.created of about 10 kB: 100 lines with long skus. */
-function bigEvent() {
-  const items = Array.from({ length: 100 }, (_, i) => ({
-    sku: `SKU-${String(i).padStart(3, "0")}-${"x".repeat(56)}`,
-    quantity: 1,
-    unitPriceCents: 100,
-  }));
-  return createEvent({
-    type: "order.created",
-    orderId: testOrderId(),
-    producer: "gateway",
-    data: { customerId: "c", items, totalCents: 10_000, currency: "USD", paymentToken: "tok_visa" },
-  });
-}
 
 async function subscribersOf(test: TestGateway): Promise<number> {
   const response = await fetch(test.gateway.url.replace("/graphql", "/readyz"));
@@ -97,7 +81,7 @@ describe("event streams of clients that stop reading", () => {
     // kernel's socket buffers and the limit together, whenever the server lets the client go.
     let sentBytes = 0;
     for (let burst = 0; burst < 75; burst += 1) {
-      const events = Array.from({ length: 20 }, () => bigEvent());
+      const events = Array.from({ length: 20 }, () => bigOrderCreated());
       sentBytes += events.reduce((sum, event) => sum + JSON.stringify(event.data).length, 0);
       await appendToFeedAtOnce(test.redis, test.keys, events);
       await new Promise((resolve) => setTimeout(resolve, 30));
@@ -130,9 +114,13 @@ describe("event streams of clients that stop reading", () => {
 
   it("a reading client of a big replay is never cut", async () => {
     const test = await startTestGateway({ SSE_MAX_BUFFERED_BYTES: String(256 * 1024) });
-    const [first] = await appendToFeedAtOnce(test.redis, test.keys, [bigEvent()]);
+    const [first] = await appendToFeedAtOnce(test.redis, test.keys, [bigOrderCreated()]);
     for (let batch = 0; batch < 10; batch += 1) {
-      await appendToFeedAtOnce(test.redis, test.keys, Array.from({ length: 50 }, bigEvent));
+      await appendToFeedAtOnce(
+        test.redis,
+        test.keys,
+        Array.from({ length: 50 }, () => bigOrderCreated()),
+      );
     }
     const replay = collect(
       sseClient(test.gateway.streamUrl, true),
@@ -153,7 +141,11 @@ describe("event streams of clients that stop reading", () => {
     );
     await waitFor("both subscribers", async () => (await subscribersOf(test)) === 2);
     for (let burst = 0; burst < 75 && (await subscribersOf(test)) === 2; burst += 1) {
-      await appendToFeedAtOnce(test.redis, test.keys, Array.from({ length: 20 }, bigEvent));
+      await appendToFeedAtOnce(
+        test.redis,
+        test.keys,
+        Array.from({ length: 20 }, () => bigOrderCreated()),
+      );
       await new Promise((resolve) => setTimeout(resolve, 30));
     }
     await waitFor("the stalled subscriber to be detached", async () =>

@@ -92,3 +92,24 @@ export function orderEventAt(cursor: string): OrderEvent {
     traceId: null,
   };
 }
+
+/** An order.created of about 10 kB (100 lines with long skus), to fill output buffers fast. */
+export function bigOrderCreated(orderId: string = testOrderId()) {
+  const lines = Array.from({ length: 100 }, (_, i) => ({
+    sku: `SKU-${String(i).padStart(3, "0")}-${"x".repeat(56)}`,
+    quantity: 1,
+    unitPriceCents: 100,
+  }));
+  return createEvent({
+    type: "order.created",
+    orderId,
+    producer: "gateway",
+    data: {
+      customerId: "c",
+      items: lines,
+      totalCents: 10_000,
+      currency: "USD",
+      paymentToken: "tok_visa",
+    },
+  });
+}
