@@ -10,7 +10,10 @@ it("finishes a SIGKILLed payment's in-flight charges on another replica, chargin
   );
   await Promise.all(orders.map((order) => system.publish(order)));
   await waitFor("every order reserved", async () => {
-    return (await system.redis.xlen(system.keys.stream("inventory.reserved"))) === orders.length;
+    return (
+      (await system.redis.xlen(system.keys.partition(0).stream("inventory.reserved"))) ===
+      orders.length
+    );
   });
 
   const slowPayment = { PAYMENT_LATENCY_MS: "500", CLAIM_IDLE_MS: "1000" };
@@ -22,7 +25,9 @@ it("finishes a SIGKILLed payment's in-flight charges on another replica, chargin
     return (await system.pending("inventory.reserved", "payment")) === orders.length;
   });
   await doomed.kill();
-  const committedBeforeCrash = await system.redis.xlen(system.keys.stream("payment.processed"));
+  const committedBeforeCrash = await system.redis.xlen(
+    system.keys.partition(0).stream("payment.processed"),
+  );
   expect(committedBeforeCrash).toBeLessThan(orders.length);
 
   await startWorker(system, "payment", { ...slowPayment, CONSUMER_NAME: "payment-survivor" });
@@ -31,7 +36,10 @@ it("finishes a SIGKILLed payment's in-flight charges on another replica, chargin
     return events.length >= orders.length && events;
   });
   await waitFor("every order shipped", async () => {
-    return (await system.redis.xlen(system.keys.stream("shipment.created"))) >= orders.length;
+    return (
+      (await system.redis.xlen(system.keys.partition(0).stream("shipment.created"))) >=
+      orders.length
+    );
   });
 
   const paidPerOrder = countBy(processed.map((event) => event.orderId));

@@ -7,7 +7,7 @@ it("dead-letters malformed and poison entries with their reason while good order
   const system = createTestSystem("dead-letter");
   const retryFast = { MAX_DELIVERIES: "2", CLAIM_IDLE_MS: "300", CLAIM_INTERVAL_MS: "100" };
   await startPipeline(system, { inventory: retryFast, payment: retryFast, shipment: retryFast });
-  const orders = system.keys.stream("order.created");
+  const orders = system.keys.partition(0).stream("order.created");
   const addRaw = async (fields: string[]) =>
     (await system.redis.xadd(orders, "*", ...fields)) as string;
   const valid = encodeEvent(orderCreated({ orderId: "dl-template" }));
@@ -84,9 +84,9 @@ it("dead-letters malformed and poison entries with their reason while good order
     orderId: "dl-poison",
     lastError: expect.stringContaining("WRONGTYPE"),
   });
-  expect(deadLetterOf(orphan, system.keys.stream("payment.failed"))).toMatchObject({
+  expect(deadLetterOf(orphan, system.keys.partition(0).stream("payment.failed"))).toMatchObject({
     reason: expect.stringContaining("payment.failed for order dl-orphan, which has no reservation"),
-    stream: system.keys.stream("payment.failed"),
+    stream: system.keys.partition(0).stream("payment.failed"),
   });
   for (const entry of deadLetters) expect(entry.group).toBe("inventory");
   expect(JSON.parse(deadLetterOf(badJson)?.fields ?? "{}")).toMatchObject({ data: "{not json" });

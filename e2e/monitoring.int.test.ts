@@ -48,7 +48,12 @@ describe("the Grafana dashboard and the Prometheus alert rules", () => {
     );
     expect(unknownSku.errors?.[0]?.extensions?.code).toBe("UNKNOWN_SKU");
     // A malformed entry: inventory sends it to the dead-letter stream at once.
-    await redis.xadd(createKeys(prefix).stream("order.created"), "*", "type", "order.created");
+    await redis.xadd(
+      createKeys(prefix).partition(0).stream("order.created"),
+      "*",
+      "type",
+      "order.created",
+    );
     await waitFor("the order to ship", async () => {
       const response = await system.graphql<{ order: { status: string } }>(
         `{ order(id: "${orderId}") { status } }`,

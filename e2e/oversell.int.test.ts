@@ -22,8 +22,8 @@ it("never oversells: 200 orders racing across two inventory processes get exactl
     const [stock = Number.NaN] = await stockOf(system, "DK-001");
     lowestStock = Math.min(lowestStock, stock);
     const decided =
-      (await system.redis.xlen(system.keys.stream("inventory.reserved"))) +
-      (await system.redis.xlen(system.keys.stream("inventory.rejected")));
+      (await system.redis.xlen(system.keys.partition(0).stream("inventory.reserved"))) +
+      (await system.redis.xlen(system.keys.partition(0).stream("inventory.rejected")));
     return decided >= orders.length;
   });
 
@@ -52,7 +52,7 @@ it("never oversells: 200 orders racing across two inventory processes get exactl
 
   const consumers = (await system.redis.xinfo(
     "CONSUMERS",
-    system.keys.stream("order.created"),
+    system.keys.partition(0).stream("order.created"),
     "inventory",
   )) as unknown[];
   expect(consumers).toHaveLength(2);

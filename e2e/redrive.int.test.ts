@@ -151,10 +151,10 @@ it("redrives a dead letter of the read model to the read model alone: no service
   );
   // The read model gave up on order.created (as its consumer records it), while the services
   // processed it and moved the order on.
-  const stream = keys.stream("order.created");
+  const stream = keys.partition(0).stream("order.created");
   const [[, flat] = ["", []]] = await redis.xrange(stream, entryId, entryId);
   await redis.xadd(
-    keys.deadLetter,
+    keys.partition(0).deadLetter,
     "*",
     ...["reason", "not processed after 5 deliveries", "stream", stream, "entryId", entryId],
     ...["group", "gateway", "consumer", "gateway-1", "deliveries", "6"],
@@ -183,7 +183,7 @@ it("redrives a dead letter of the read model to the read model alone: no service
     const perOrder = countBy((await readEvents(redis, keys, type)).map((event) => event.orderId));
     expect(perOrder.get(order.orderId), type).toBe(1);
   }
-  expect(await redis.xlen(keys.deadLetter)).toBe(0);
+  expect(await redis.xlen(keys.partition(0).deadLetter)).toBe(0);
   const status = await system.graphql<{ order: { status: string; events: unknown[] } }>(
     "query($id: ID!) { order(id: $id) { status events { type } } }",
     { id: order.orderId },

@@ -41,8 +41,10 @@ type ReadReply = Array<[stream: string, entries: Array<[id: string, fields: stri
  * was lost is sent again from the same positions, so no entry is skipped.
  */
 export function createAuditTail(blocking: Redis, commands: Redis, keys: Keys): AuditTail {
-  const streams = EVENT_TYPES.map((type) => keys.stream(type));
-  const typeOf = new Map<string, EventType>(EVENT_TYPES.map((type) => [keys.stream(type), type]));
+  const streams = EVENT_TYPES.map((type) => keys.partition(0).stream(type));
+  const typeOf = new Map<string, EventType>(
+    EVENT_TYPES.map((type) => [keys.partition(0).stream(type), type]),
+  );
   const positions = new Map<string, string>(streams.map((stream) => [stream, "0-0"]));
   const groupPositions = new Map<string, string>(streams.map((stream) => [stream, "0-0"]));
   const entries: AuditedEntry[] = [];

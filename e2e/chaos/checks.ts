@@ -117,7 +117,7 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
   const checks: Check[] = [];
   const accepted = seen.orders.filter((order) => order.orderId !== undefined);
   const acceptedIds = new Set(accepted.map((order) => order.orderId as string));
-  const indexIds = await redis.zrange(keys.orders, "0", "-1");
+  const indexIds = await redis.zrange(keys.partition(0).orders, "0", "-1");
   const allIds = [...new Set([...indexIds, ...acceptedIds])];
 
   // Placement: every order accepted once, retries made no second order.
@@ -427,16 +427,18 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
   );
 
   // Dead letters: exactly one per injected entry and group reading its stream.
-  const typeOfStream = new Map(EVENT_TYPES.map((type) => [keys.stream(type), type]));
+  const typeOfStream = new Map(EVENT_TYPES.map((type) => [keys.partition(0).stream(type), type]));
   const expected = seen.injected.flatMap((entry) =>
     STREAM_CONSUMER_GROUPS[entry.type].map((group) => `${entry.type} ${entry.entryId} ${group}`),
   );
-  const deadLetters = (await redis.xrange(keys.deadLetter, "-", "+")).map(([, fields]) => {
-    const record: Record<string, string> = {};
-    for (let i = 0; i + 1 < fields.length; i += 2)
-      record[fields[i] as string] = fields[i + 1] as string;
-    return record;
-  });
+  const deadLetters = (await redis.xrange(keys.partition(0).deadLetter, "-", "+")).map(
+    ([, fields]) => {
+      const record: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2)
+        record[fields[i] as string] = fields[i + 1] as string;
+      return record;
+    },
+  );
   const actual = deadLetters.map(
     (record) =>
       `${typeOfStream.get(record.stream ?? "") ?? record.stream} ${record.entryId} ${record.group}`,
@@ -464,7 +466,7 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
   const streamLengthsAtEnd: Record<string, number> = {};
   const consumersListed: Record<string, number> = {};
   for (const type of EVENT_TYPES) {
-    const stream = keys.stream(type);
+    const stream = keys.partition(0).stream(type);
     streamLengthsAtEnd[type] = await redis.xlen(stream);
     const groups = (await redis.xinfo("GROUPS", stream)) as unknown[][];
     for (const group of groups) {
@@ -476,7 +478,7 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
       consumersListed[name] = Math.max(consumersListed[name] ?? 0, Number(info.consumers));
     }
   }
-  streamLengthsAtEnd.feed = await redis.xlen(keys.feed);
+  streamLengthsAtEnd.feed = await redis.xlen(keys.partition(0).feed);
   checks.push(
     check("no entry left pending in any consumer group after the drain", pending, "none"),
   );

@@ -328,7 +328,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         );
         const { type, fields } = malformedEntry(i);
         await exclusive(async () => {
-          const entryId = (await redis.xadd(keys.stream(type), "*", ...fields)) as string;
+          const entryId = (await redis.xadd(
+            keys.partition(0).stream(type),
+            "*",
+            ...fields,
+          )) as string;
           injected.push({ type, entryId });
         });
       }
@@ -383,7 +387,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       for (const id of acceptedIds) statuses.hget(keys.order(id), "status");
       const replies = (await statuses.exec()) ?? [];
       const unfinished = replies.filter(([, status]) => !terminal.has(String(status))).length;
-      const [lastFeed] = await redis.xrevrange(keys.feed, "+", "-", "COUNT", 1);
+      const [lastFeed] = await redis.xrevrange(keys.partition(0).feed, "+", "-", "COUNT", 1);
       const laggingWatchers = eventWatches.filter((w) => w.lastCursor !== lastFeed?.[0]).length;
       const histories = redis.pipeline();
       for (const id of orderWatches.keys()) histories.llen(keys.orderEvents(id));

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { fieldsToRecord, type Keys } from "@conveyor/contract";
-import type { Logger } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
+import type { Logger, RedisClient } from "@conveyor/runtime";
 import { eventFromFeedEntry, type OrderEvent } from "../read-model/records.ts";
 
 /** Receives live events; must not throw or block (it only queues the event). */
@@ -20,9 +19,9 @@ export interface HubSubscription {
 /** Options of {@link createEventHub}. */
 export interface EventHubOptions {
   /** Connection for the starting position (commands). */
-  redis: Redis;
+  redis: RedisClient;
   /** Opens the connection the blocking read loop owns. */
-  openBlockingConnection: () => Redis;
+  openBlockingConnection: () => RedisClient;
   keys: Keys;
   logger: Logger;
   /** Most entries one read returns. Default 500. */
@@ -59,7 +58,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
   const everything = new Set<FeedListener>();
   let position = "0-0";
   let listenerCount = 0;
-  let blocking: Redis | undefined;
+  let blocking: RedisClient | undefined;
   let loop: Promise<void> | undefined;
   let isRunning = false;
   let isStopping = false;
@@ -78,7 +77,7 @@ export function createEventHub(options: EventHubOptions): EventHub {
     for (const listener of everything) deliver(listener, event);
   }
 
-  async function read(connection: Redis): Promise<void> {
+  async function read(connection: RedisClient): Promise<void> {
     let failures = 0;
     while (!isStopping) {
       let reply: FeedReply;

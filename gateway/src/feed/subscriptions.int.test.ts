@@ -134,7 +134,7 @@ describe.each([
       await publishEvent(test.redis, test.keys, event);
     }
     await waitForHistory(test, a, 4);
-    const feed = await test.redis.xrange(test.keys.feed, "-", "+");
+    const feed = await test.redis.xrange(test.keys.partition(0).feed, "-", "+");
     expect(feed).toHaveLength(6);
     const after = feed[0]?.[0] as string;
 
@@ -239,7 +239,7 @@ describe("subscriptions over Yoga's SSE at /graphql", () => {
       test.keys,
       Array.from({ length: 3 }, () => eventsOf(orderId).shipped()),
     );
-    await test.redis.xtrim(test.keys.feed, "MINID", cursors[2] as string);
+    await test.redis.xtrim(test.keys.partition(0).feed, "MINID", cursors[2] as string);
     const expired = collectYogaSse(test.gateway.url, EVENTS, { after: cursors[0] });
     await expired.done;
     expect(expired.results[0]?.errors?.[0]?.extensions?.code).toBe("CURSOR_EXPIRED");

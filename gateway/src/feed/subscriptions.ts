@@ -1,6 +1,6 @@
 import { fieldsToRecord, type Keys } from "@conveyor/contract";
+import type { RedisClient } from "@conveyor/runtime";
 import { replyToRecord } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
 import { gatewayError } from "../errors.ts";
 import type { OrderStore } from "../orders/order-store.ts";
 import { eventFromFeedEntry, type OrderEvent } from "../read-model/records.ts";
@@ -10,7 +10,7 @@ import type { EventHub } from "./event-hub.ts";
 
 /** Options of {@link createFeedSubscriptions}. */
 export interface FeedSubscriptionsOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   hub: EventHub;
   orders: OrderStore;

@@ -23,17 +23,17 @@ describe("pipelineHealth", () => {
       // A window far longer than the test, so a slow machine cannot slide the reads out of it.
       HEALTH_WINDOW_MS: "600000",
     });
-    const stream = test.keys.stream("order.created");
+    const stream = test.keys.partition(0).stream("order.created");
     // A stand-in inventory consumer that reads three entries and acknowledges none.
     await test.redis.xgroup("CREATE", stream, "inventory", "0", "MKSTREAM");
     for (let i = 0; i < 10; i += 1) {
       await publishEvent(test.redis, test.keys, eventsOf(testOrderId()).created());
     }
     await test.redis.xreadgroup("GROUP", "inventory", "inv-1", "COUNT", 3, "STREAMS", stream, ">");
-    await test.redis.xadd(test.keys.deadLetter, "*", "reason", "test");
+    await test.redis.xadd(test.keys.partition(0).deadLetter, "*", "reason", "test");
     await waitFor(
       "the feed to hold all ten",
-      async () => (await test.redis.xlen(test.keys.feed)) === 10,
+      async () => (await test.redis.xlen(test.keys.partition(0).feed)) === 10,
     );
 
     const health = await waitFor("throughput to show", async () => {

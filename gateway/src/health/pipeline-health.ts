@@ -1,6 +1,6 @@
 import { EVENT_TYPES, type EventType, type Keys } from "@conveyor/contract";
+import type { RedisClient } from "@conveyor/runtime";
 import { groupLiveness, type Logger, replyToRecord } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
 
 /** One stream and how many entries it holds. */
 export interface StreamHealth {
@@ -48,7 +48,7 @@ export interface PipelineHealthReport {
 
 /** Options of {@link createPipelineHealth}. */
 export interface PipelineHealthOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   logger: Logger;
   /** How often group progress is sampled. */

@@ -134,9 +134,16 @@ describe("query limits", () => {
     const orderId = placed.data?.placeOrder.order.id as string;
     // A dead letter for the dashboard's "Redeliver" to send back.
     const deadLetterId = (await test.redis.xadd(
-      test.keys.deadLetter,
+      test.keys.partition(0).deadLetter,
       "*",
-      ...["reason", "test", "stream", test.keys.stream("order.created"), "entryId", "1-0"],
+      ...[
+        "reason",
+        "test",
+        "stream",
+        test.keys.partition(0).stream("order.created"),
+        "entryId",
+        "1-0",
+      ],
       ...["group", "inventory", "fields", JSON.stringify({ type: "order.created" })],
     )) as string;
     const variables: Record<string, Record<string, unknown>> = {

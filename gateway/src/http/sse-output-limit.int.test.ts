@@ -102,7 +102,7 @@ describe("event streams of clients that stop reading", () => {
       expect(stalled.received).toContain('"code":"SLOW_SUBSCRIBER"');
     }
 
-    const appended = await test.redis.xlen(test.keys.feed);
+    const appended = await test.redis.xlen(test.keys.partition(0).feed);
     await waitFor(`the healthy subscriber to get all ${appended} events`, () =>
       healthy.events.length === appended ? true : undefined,
     );
@@ -151,7 +151,7 @@ describe("event streams of clients that stop reading", () => {
     await waitFor("the stalled subscriber to be detached", async () =>
       (await subscribersOf(test)) === 1 ? true : undefined,
     );
-    const appended = await test.redis.xlen(test.keys.feed);
+    const appended = await test.redis.xlen(test.keys.partition(0).feed);
     await waitFor(`the healthy subscriber to get all ${appended} events`, () =>
       healthy.events.length === appended ? true : undefined,
     );

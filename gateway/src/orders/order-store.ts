@@ -1,5 +1,5 @@
 import type { Keys } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@conveyor/runtime";
 import {
   type Order,
   type OrderEvent,
@@ -36,7 +36,7 @@ export interface OrderStore {
 }
 
 /** Makes the read side of the order read model. */
-export function createOrderStore(redis: Redis, keys: Keys): OrderStore {
+export function createOrderStore(redis: RedisClient, keys: Keys): OrderStore {
   async function getMany(orderIds: readonly string[]): Promise<Order[]> {
     const hashes = await Promise.all(orderIds.map((id) => redis.hgetall(keys.order(id))));
     return hashes.flatMap((hash) => orderFromHash(hash) ?? []);

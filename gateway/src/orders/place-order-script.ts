@@ -1,7 +1,7 @@
 import type { EventEnvelope, Keys } from "@conveyor/contract";
 import { encodeEvent } from "@conveyor/contract";
+import type { RedisClient } from "@conveyor/runtime";
 import { defineScript } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
 
 /**
  * Places an order atomically: either returns the order an idempotency key already names, or
@@ -52,7 +52,7 @@ export interface NewOrder {
 
 /** Runs the placeOrder script (see above). */
 export async function storeNewOrder(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   order: NewOrder,
 ): Promise<StoreOutcome> {

@@ -192,7 +192,7 @@ describe("placeOrder", () => {
       expect(response.errors?.[0]?.extensions?.code).toBe(code);
       expect(response.errors?.[0]?.message.length).toBeGreaterThan(10);
       expect(await test.streamLengths()).toEqual(before);
-      expect(await test.redis.zcard(test.keys.orders)).toBe(0);
+      expect(await test.redis.zcard(test.keys.partition(0).orders)).toBe(0);
     },
   );
 
@@ -229,7 +229,7 @@ describe("placeOrder", () => {
     expect(responses.every((response) => response.errors === undefined)).toBe(true);
     expect(ids.size).toBe(1);
     expect(await readEvents(test.redis, test.keys, "order.created")).toHaveLength(1);
-    expect(await test.redis.zcard(test.keys.orders)).toBe(1);
+    expect(await test.redis.zcard(test.keys.partition(0).orders)).toBe(1);
   });
 
   it("answers IDEMPOTENCY_CONFLICT when a key is reused for a different request", async () => {

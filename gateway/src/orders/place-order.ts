@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { createPriceBook, type Price } from "@conveyor/catalog";
 import { createEvent, createUlidFactory, type Keys, type OrderLine } from "@conveyor/contract";
+import type { RedisClient } from "@conveyor/runtime";
 import { withProducerSpans } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
 import { gatewayError } from "../errors.ts";
 import { type Order, traceIdOf } from "../read-model/records.ts";
 import { PlaceOrderInput } from "./order-input.ts";
@@ -14,7 +14,7 @@ export const MAX_TOTAL_CENTS = 2 ** 31 - 1;
 
 /** Options of {@link createOrderPlacer}. */
 export interface OrderPlacerOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   orders: OrderStore;
   /** How long an idempotency key keeps naming its order. */

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@conveyor/runtime";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 
 /** What a rate limiter decided for one call. */
@@ -18,7 +18,7 @@ export interface RateLimiter {
 /** Options of {@link createRateLimiter}. */
 export interface RateLimiterOptions {
   /** The gateway's connection; the limiter opens its own from it (see below). */
-  redis: Redis;
+  redis: RedisClient;
   /** Where the counters live: `keys.rateLimit(name)`, e.g. for `placeOrder`. */
   keyPrefix: string;
   /** Calls per client per minute; 0 = unlimited (and no Redis call at all). */

@@ -1,6 +1,6 @@
 import type { Keys } from "@conveyor/contract";
+import type { RedisClient } from "@conveyor/runtime";
 import { defineScript } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
 import type { Projection } from "./projection.ts";
 import { ORDER_STATUSES } from "./records.ts";
 
@@ -173,7 +173,7 @@ export interface ProjectedEntry {
  * of the script shares the `{orders}` tag of the event streams; see `createKeys`).
  */
 export async function projectEvents(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   entries: readonly ProjectedEntry[],
   feedMaxLength: number,

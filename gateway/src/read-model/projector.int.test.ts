@@ -46,7 +46,7 @@ async function waitForStatus(test: TestGateway, id: string, status: string, even
 async function statusIndexesOf(test: TestGateway, id: string): Promise<string[]> {
   const statuses = ["PENDING", "RESERVED", "PAID", "SHIPPED", "REJECTED", "CANCELLED"];
   const scores = await Promise.all(
-    statuses.map((status) => test.redis.zscore(test.keys.ordersByStatus(status), id)),
+    statuses.map((status) => test.redis.zscore(test.keys.partition(0).ordersByStatus(status), id)),
   );
   return statuses.filter((_, index) => scores[index] !== null);
 }
@@ -75,7 +75,7 @@ describe("read-model projector", () => {
     expect(order.events[3]?.data).toMatchObject({ carrier: "UPS", trackingNumber: "1Z999" });
     expect(await statusIndexesOf(test, id)).toEqual(["SHIPPED"]);
     // The history's cursors are the feed's entry ids, in the same order.
-    const feed = await test.redis.xrange(test.keys.feed, "-", "+");
+    const feed = await test.redis.xrange(test.keys.partition(0).feed, "-", "+");
     expect(order.events.map((event) => event.cursor)).toEqual(feed.map(([entryId]) => entryId));
   });
 
@@ -115,7 +115,7 @@ describe("read-model projector", () => {
       (await test.redis.hlen(test.keys.orderStash(id))) === 3 ? true : undefined,
     );
     expect(await orderOf(test, id)).toBeNull();
-    expect(await test.redis.xlen(test.keys.feed)).toBe(0);
+    expect(await test.redis.xlen(test.keys.partition(0).feed)).toBe(0);
 
     await publishEvent(test.redis, test.keys, events.created());
     const order = await waitForStatus(test, id, "SHIPPED", 4);
@@ -144,7 +144,7 @@ describe("read-model projector", () => {
     await waitFor("the duplicates to be acknowledged", async () => {
       const groups = (await test.redis.xinfo(
         "GROUPS",
-        test.keys.stream("order.created"),
+        test.keys.partition(0).stream("order.created"),
       )) as unknown[][];
       const info = groups[0] ?? [];
       return (
@@ -153,7 +153,7 @@ describe("read-model projector", () => {
     });
     await waitFor("inventory.reserved duplicates acknowledged", async () => {
       const [count] = (await test.redis.xpending(
-        test.keys.stream("inventory.reserved"),
+        test.keys.partition(0).stream("inventory.reserved"),
         READ_MODEL_GROUP,
       )) as [number];
       return Number(count) === 0 ? true : undefined;
@@ -164,7 +164,7 @@ describe("read-model projector", () => {
       "inventory.reserved",
       "payment.processed",
     ]);
-    expect(await test.redis.xlen(test.keys.feed)).toBe(3);
+    expect(await test.redis.xlen(test.keys.partition(0).feed)).toBe(3);
   });
 
   it("moves the order between status indexes and keeps a placed order PENDING on order.created", async () => {
@@ -190,7 +190,7 @@ describe("projection script", () => {
     expect(await projectEvents(redis, keys, entries, 1000)).toEqual(["applied"]);
     expect(await projectEvents(redis, keys, entries, 1000)).toEqual(["already-acknowledged"]);
     expect(await redis.llen(keys.orderEvents(id))).toBe(1);
-    expect(await redis.xlen(keys.feed)).toBe(1);
+    expect(await redis.xlen(keys.partition(0).feed)).toBe(1);
   });
 
   it("keeps numbers of a payload exact through the script", async () => {
@@ -229,7 +229,7 @@ describe("projection script", () => {
       "inventory.reserved",
       "payment.processed",
     ]);
-    const feed = await redis.xrange(keys.feed, "-", "+");
+    const feed = await redis.xrange(keys.partition(0).feed, "-", "+");
     expect(history.map((event) => event.cursor)).toEqual(feed.map(([entryId]) => entryId));
     expect(await redis.hget(keys.order(id), "status")).toBe("PAID");
   });
@@ -279,14 +279,14 @@ async function deliverAll(
 ): Promise<ProjectedEntry[]> {
   const entries: ProjectedEntry[] = [];
   for (const event of events) {
-    const stream = keys.stream(event.type);
+    const stream = keys.partition(0).stream(event.type);
     await redis.xgroup("CREATE", stream, READ_MODEL_GROUP, "0", "MKSTREAM").catch(() => {});
     const entryId = (await redis.xadd(stream, "*", ...encodeEvent(event))) as string;
     const delivery = {
       stream,
       group: READ_MODEL_GROUP,
       entryId,
-      failureKey: keys.failure(stream, entryId),
+      failureKey: keys.partition(0).failure(stream, entryId),
     };
     entries.push({ delivery, projection: projectionOf(event) });
   }

@@ -1,4 +1,5 @@
 import { EVENT_TYPES, type Keys } from "@conveyor/contract";
+import type { RedisClient } from "@conveyor/runtime";
 import {
   type ConsumerSettings,
   createStreamConsumer,
@@ -7,7 +8,6 @@ import {
   type Logger,
   type StreamConsumer,
 } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
 import { recordOrderOutcome } from "../metrics.ts";
 import { type ProjectedEntry, projectEvents } from "./project-script.ts";
 import { type Projection, projectionOf } from "./projection.ts";
@@ -20,9 +20,9 @@ export const READ_MODEL_GROUP = "gateway";
 
 /** Options of {@link createProjector}. */
 export interface ProjectorOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Opens the connection its blocking reads use (owned and closed by the projector). */
-  openBlockingConnection: () => Redis;
+  openBlockingConnection: () => RedisClient;
   keys: Keys;
   logger: Logger;
   /** Approximate bound of the feed stream (`XADD … MAXLEN ~`). */

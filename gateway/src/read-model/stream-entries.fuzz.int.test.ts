@@ -211,7 +211,7 @@ describe("stream entries under fuzzing", () => {
             decoded: DecodeResult;
           }> = [];
           for (const entry of batch) {
-            const stream = test.keys.stream(entry.type);
+            const stream = test.keys.partition(0).stream(entry.type);
             const id = (await test.redis.xadd(stream, "*", ...entry.flat)) as string;
             // Judge what Redis holds (a lone surrogate, say, was stored as U+FFFD).
             const [[, stored] = ["", []]] = await test.redis.xrange(stream, id, id);
@@ -234,7 +234,11 @@ describe("stream entries under fuzzing", () => {
             10,
           );
 
-          const fresh = await test.redis.xrange(test.keys.deadLetter, `(${deadLettersSeen}`, "+");
+          const fresh = await test.redis.xrange(
+            test.keys.partition(0).deadLetter,
+            `(${deadLettersSeen}`,
+            "+",
+          );
           deadLettersSeen = fresh.at(-1)?.[0] ?? deadLettersSeen;
           const deadLetters = fresh.map(([, flat]) => fieldsToRecord(flat));
           for (const entry of added) {
@@ -266,7 +270,7 @@ describe("stream entries under fuzzing", () => {
             if (event.type === "payment.processed") {
               await waitFor(`a shipment for ${event.orderId}`, async () => {
                 const shipped = await test.redis.xrange(
-                  test.keys.stream("shipment.created"),
+                  test.keys.partition(0).stream("shipment.created"),
                   "-",
                   "+",
                 );

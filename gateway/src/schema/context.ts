@@ -1,5 +1,5 @@
 import type { Keys } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@conveyor/runtime";
 import type { AuthIdentity } from "../auth/identity.ts";
 import type { AuthMode } from "../env.ts";
 import type { FeedSubscriptions } from "../feed/subscriptions.ts";
@@ -10,7 +10,7 @@ import type { RateLimiter } from "../orders/rate-limit.ts";
 
 /** What resolvers work with; made once per gateway process. */
 export interface GatewayServices {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   orders: OrderStore;
   placeOrder: PlaceOrder;

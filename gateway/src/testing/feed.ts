@@ -1,5 +1,5 @@
 import type { EventEnvelope, Keys } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@conveyor/runtime";
 import { projectionOf } from "../read-model/projection.ts";
 
 /**
@@ -22,7 +22,7 @@ return cursors
  * Resolves their cursors.
  */
 export async function appendToFeedAtOnce(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   events: readonly EventEnvelope[],
 ): Promise<string[]> {

@@ -1,5 +1,5 @@
 import type { Keys } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@conveyor/runtime";
 
 /** What one unit of a product costs: integer cents in a currency. */
 export interface Price {
@@ -18,7 +18,7 @@ const CENTS = /^\d{1,15}$/;
  * automatic pipeline, where a transaction costs a socket write of its own.
  */
 export async function readPrices(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   skus: readonly string[],
 ): Promise<Map<string, Price>> {
@@ -54,7 +54,7 @@ export interface PriceBookOptions {
  * Skus the catalog does not know are read again every time, so a product added is sold at once.
  */
 export function createPriceBook(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   options: PriceBookOptions = {},
 ): PriceBook {

@@ -1,6 +1,6 @@
 import type { Keys } from "@conveyor/contract";
+import type { RedisClient } from "@conveyor/runtime";
 import { defineScript } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
 import { z } from "zod";
 
 /** A product as sold: price in integer cents. */
@@ -23,7 +23,7 @@ const StoredProduct = z.object({
 
 /** The products with these skus (missing skus are absent from the map). */
 export async function getProducts(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   skus: readonly string[],
 ): Promise<Map<string, Product>> {
@@ -49,7 +49,7 @@ export async function getProducts(
 }
 
 /** Every product, sorted by sku, with live stock. */
-export async function listProducts(redis: Redis, keys: Keys): Promise<Product[]> {
+export async function listProducts(redis: RedisClient, keys: Keys): Promise<Product[]> {
   const skus = (await redis.smembers(keys.skus)).sort(compareSkus);
   const products = await getProducts(redis, keys, skus);
   return skus.flatMap((sku) => products.get(sku) ?? []);
@@ -97,7 +97,7 @@ export type RestockResult =
  * out). With an `idempotencyKey`, retrying the same restock adds nothing more.
  */
 export async function restock(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   sku: string,
   quantity: number,

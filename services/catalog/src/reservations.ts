@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type Keys, OrderLine, type RejectionReason } from "@conveyor/contract";
+import type { RedisClient } from "@conveyor/runtime";
 import { createTickBatcher, defineScript } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
 import { z } from "zod";
 
 /** A line that could not be reserved: how many were asked for and how many there are. */
@@ -157,7 +157,7 @@ function orderToReserve(orderId: string, lines: readonly OrderLine[]): OrderToRe
 
 /** Runs the reservation script for some orders: per order, its result or its own error. */
 async function reserveOrders(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   orders: readonly OrderToReserve[],
 ): Promise<Array<ReserveResult | Error>> {
@@ -196,7 +196,7 @@ async function reserveOrders(
  * reserved twice nor flips between reserved and rejected.
  */
 export async function reserveStock(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   orderId: string,
   lines: readonly OrderLine[],
@@ -217,7 +217,7 @@ export type StockReserver = (
  * event loop (a read batch's) share one script call, each order still decided on its own, in
  * turn, and answered on its own.
  */
-export function createStockReserver(redis: Redis, keys: Keys): StockReserver {
+export function createStockReserver(redis: RedisClient, keys: Keys): StockReserver {
   const reserve = createTickBatcher<OrderToReserve, ReserveResult>((orders) =>
     reserveOrders(redis, keys, orders),
   );
@@ -230,7 +230,7 @@ export function createStockReserver(redis: Redis, keys: Keys): StockReserver {
  * later calls (redeliveries) report the same release with `isFirstRelease: false`.
  */
 export async function releaseStock(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   orderId: string,
 ): Promise<ReleaseResult> {

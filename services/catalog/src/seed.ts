@@ -1,5 +1,5 @@
 import type { Keys } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@conveyor/runtime";
 import type { Product } from "./products.ts";
 
 /** The catalog every fresh system starts with (stock is a setting, see {@link seedCatalog}). */
@@ -20,7 +20,7 @@ export const SEED_PRODUCTS: readonly Omit<Product, "stock">[] = [
  * keeps it, so a restart never undoes sales or restocks.
  */
 export async function seedCatalog(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   options: { initialStock: number },
 ): Promise<void> {

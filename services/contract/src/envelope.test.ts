@@ -59,7 +59,7 @@ describe("event envelope", () => {
 describe("key layout", () => {
   it("puts streams and order state in one hash slot and the catalog in another", () => {
     const keys = createKeys("conveyor:");
-    expect(keys.stream("order.created")).toBe("conveyor:{orders}:order.created");
+    expect(keys.partition(0).stream("order.created")).toBe("conveyor:{orders}:order.created");
     expect(keys.order("o1")).toBe("conveyor:{orders}:order:o1");
     expect(keys.stock).toBe("conveyor:{catalog}:stock");
   });

@@ -1,6 +1,6 @@
 import { releaseStock } from "@conveyor/catalog";
 import { createEvent, type EventOf, type Keys, NonRetryableError } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@conveyor/runtime";
 
 /**
  * Puts back the stock of an order whose payment failed, once, and resolves
@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
  * runtime's ack gate drops the duplicate).
  */
 export async function releaseOrder(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   failed: EventOf<"payment.failed">,
 ): Promise<EventOf<"inventory.released">> {

@@ -1,6 +1,5 @@
 import { createEvent, type Keys, NonRetryableError } from "@conveyor/contract";
-import type { Handler, Publication } from "@conveyor/runtime";
-import type { Redis } from "ioredis";
+import type { Handler, Publication, RedisClient } from "@conveyor/runtime";
 import { chargeOnce } from "./ledger.ts";
 import type { CardProcessor } from "./processor.ts";
 
@@ -9,7 +8,7 @@ export const PAYMENT_STREAMS = ["inventory.reserved"] as const;
 
 /** What the payment handler is built from. */
 export interface PaymentHandlerOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   processor: CardProcessor;
 }

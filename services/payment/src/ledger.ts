@@ -1,5 +1,5 @@
 import { type Keys, PaymentFailureReason } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@conveyor/runtime";
 import { z } from "zod";
 import type { CardProcessor, ChargeRequest } from "./processor.ts";
 
@@ -47,7 +47,7 @@ export interface ChargeOnceOptions {
  * delivery already recorded, and reports the recorded one.
  */
 export async function chargeOnce(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   orderId: string,
   processor: CardProcessor,

@@ -60,7 +60,9 @@ it("drains in-flight charges on SIGTERM: commits each once, exits 0, leaves noth
   await waitFor("every charge in flight", async () => {
     return (await system.pending("inventory.reserved", "payment")) === orderIds.length;
   });
-  const committedBeforeStop = await system.redis.xlen(system.keys.stream("payment.processed"));
+  const committedBeforeStop = await system.redis.xlen(
+    system.keys.partition(0).stream("payment.processed"),
+  );
 
   expect(await payment.stop("SIGTERM")).toBe(0);
 

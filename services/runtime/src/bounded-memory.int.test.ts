@@ -21,7 +21,7 @@ afterAll(async () => {
 
 const keys = createKeys("bounded:");
 // payment.processed is read by two groups: shipment, and the gateway's read model.
-const stream = keys.stream("payment.processed");
+const stream = keys.partition(0).stream("payment.processed");
 
 /** Entries shaped like real payment.processed events, distinct ids, cheap to make in bulk. */
 function entryFields(): (n: number) => string[] {

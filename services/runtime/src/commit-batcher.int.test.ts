@@ -13,8 +13,8 @@ const GROUP = "inventory";
 /** A fresh input stream with `count` entries delivered to one consumer of the group. */
 async function deliveredEntries(count: number) {
   const keys = createKeys(uniquePrefix("batcher"));
-  const stream = keys.stream("order.created");
-  const output = keys.stream("inventory.reserved");
+  const stream = keys.partition(0).stream("order.created");
+  const output = keys.partition(0).stream("inventory.reserved");
   await redis.xgroup("CREATE", stream, GROUP, "0", "MKSTREAM");
   for (let index = 0; index < count; index += 1) {
     await redis.xadd(stream, "*", "n", String(index));
@@ -34,7 +34,7 @@ async function deliveredEntries(count: number) {
       stream,
       group: GROUP,
       entryId,
-      failureKey: keys.failure(stream, entryId),
+      failureKey: keys.partition(0).failure(stream, entryId),
       deliveryCount: 1,
     },
     outputs: [{ stream: output, fields: ["n", String(index)] }],

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis.ts";
 import {
   ackAndPublishMany,
   type EntryCommit,
@@ -27,7 +27,7 @@ export interface CommitBatcherOptions {
  * for its entry alone, or the call's error for every entry of a call that failed.
  */
 export function createCommitBatcher(
-  redis: Redis,
+  redis: RedisClient,
   options: CommitBatcherOptions = {},
 ): BatchedAckAndPublish {
   const commit = createTickBatcher<EntryCommit, boolean>(

@@ -15,7 +15,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createStreamConsumer, type Handler, type StreamConsumer } from "./consumer.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
-import { createRedis, replyToRecord } from "./redis.ts";
+import { createRedis, type RedisClient, replyToRecord } from "./redis.ts";
 
 const redisUrl = inject("redisUrl");
 const logger = pino({ level: "silent" });
@@ -56,7 +56,7 @@ function reserved(input: EventEnvelope): EventEnvelope {
 }
 
 interface Setup {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   start(
     handle: Handler<Publication>,
@@ -80,7 +80,7 @@ async function setup(): Promise<Setup> {
   cleanups.push(async () => {
     redis.disconnect();
   });
-  const input = keys.stream("order.created");
+  const input = keys.partition(0).stream("order.created");
   return {
     redis,
     keys,
@@ -88,12 +88,12 @@ async function setup(): Promise<Setup> {
       const consumer = createStreamConsumer({
         redis,
         openBlockingConnection: () => createRedis(redisUrl, "blocking", "test"),
-        keys,
+        keys: keys.partition(0),
         group: "inventory",
         consumer: options.consumer ?? "consumer-1",
         streams: ["order.created"],
         handle,
-        commit: publishWithAck(redis, keys),
+        commit: publishWithAck(redis, keys.partition(0)),
         logger,
         blockMs: 200,
         claimIdleMs: options.claimIdleMs ?? 300,
@@ -108,7 +108,7 @@ async function setup(): Promise<Setup> {
     add: (event) => redis.xadd(input, "*", ...encodeEvent(event)) as Promise<string>,
     addRaw: (fields) => redis.xadd(input, "*", ...fields) as Promise<string>,
     async outputs() {
-      const entries = await redis.xrange(keys.stream("inventory.reserved"), "-", "+");
+      const entries = await redis.xrange(keys.partition(0).stream("inventory.reserved"), "-", "+");
       return entries.map(([, fields]) => {
         const decoded = decodeEvent(fieldsToRecord(fields));
         if (!decoded.ok) throw new Error(decoded.reason);
@@ -116,7 +116,7 @@ async function setup(): Promise<Setup> {
       });
     },
     async deadLetters() {
-      const entries = await redis.xrange(keys.deadLetter, "-", "+");
+      const entries = await redis.xrange(keys.partition(0).deadLetter, "-", "+");
       return entries.map(([, fields]) => fieldsToRecord(fields));
     },
     async pendingCount() {
@@ -184,7 +184,9 @@ describe("stream consumer", () => {
     expect(await t.deadLetters()).toEqual([]);
     expect(await t.pendingCount()).toBe(0);
     // The last error was recorded for the dead-letter reason; the successful commit removed it.
-    const failureKey = t.keys.failure(t.keys.stream("order.created"), entryId);
+    const failureKey = t.keys
+      .partition(0)
+      .failure(t.keys.partition(0).stream("order.created"), entryId);
     expect(await t.redis.exists(failureKey)).toBe(0);
   });
 
@@ -256,7 +258,7 @@ describe("stream consumer", () => {
 
   it("claims the entries of a consumer that died before acking, and does each once", async () => {
     const t = await setup();
-    const input = t.keys.stream("order.created");
+    const input = t.keys.partition(0).stream("order.created");
     await t.redis.xgroup("CREATE", input, "inventory", "0", "MKSTREAM");
     for (let i = 0; i < 5; i += 1) await t.add(orderCreated(`orphan-${i}`));
     // A consumer that reads and dies: its entries stay pending with it.
@@ -292,7 +294,7 @@ describe("stream consumer", () => {
 
   it("never removes a live consumer, busy or idle, however long it waits for entries", async () => {
     const t = await setup();
-    const input = t.keys.stream("order.created");
+    const input = t.keys.partition(0).stream("order.created");
     await t.start(async (event) => [reserved(event)], { consumer: "replica-a" });
     await t.start(async (event) => [reserved(event)], { consumer: "replica-b" });
     for (let i = 0; i < 20; i += 1) await t.add(orderCreated(`both-${i}`));
@@ -306,7 +308,7 @@ describe("stream consumer", () => {
 
   it("claims entries around its own fresher pending entry without dead-lettering any", async () => {
     const t = await setup();
-    const input = t.keys.stream("order.created");
+    const input = t.keys.partition(0).stream("order.created");
     await t.redis.xgroup("CREATE", input, "inventory", "0", "MKSTREAM");
     await t.add(orderCreated("e1"));
     const e2 = await t.add(orderCreated("e2"));
@@ -324,7 +326,7 @@ describe("stream consumer", () => {
       ">",
     );
     await sleep(400);
-    await t.redis.xclaim(input, "inventory", "live-consumer", 0, e2);
+    await (t.redis as Redis).xclaim(input, "inventory", "live-consumer", 0, e2);
     await t.start(async (event) => [reserved(event)], { consumer: "live-consumer" });
     await waitFor("3 outputs", async () => (await t.outputs()).length === 3);
     expect(await t.deadLetters()).toEqual([]);
@@ -332,7 +334,7 @@ describe("stream consumer", () => {
 
   it("acknowledges pending entries that were deleted before they could be claimed", async () => {
     const t = await setup();
-    const input = t.keys.stream("order.created");
+    const input = t.keys.partition(0).stream("order.created");
     await t.redis.xgroup("CREATE", input, "inventory", "0", "MKSTREAM");
     const id = await t.add(orderCreated("deleted"));
     await t.redis.xreadgroup(
@@ -359,11 +361,11 @@ describe("stream consumer", () => {
     await t.start(async (event) => [reserved(event)]);
     await t.add(orderCreated("before"));
     await waitFor("first output", async () => (await t.outputs()).length === 1);
-    await t.redis.del(t.keys.stream("order.created"));
+    await t.redis.del(t.keys.partition(0).stream("order.created"));
     await sleep(300);
     await waitFor("the group to be recreated", async () => {
       const groups = (await t.redis
-        .xinfo("GROUPS", t.keys.stream("order.created"))
+        .xinfo("GROUPS", t.keys.partition(0).stream("order.created"))
         .catch(() => [])) as unknown[];
       return groups.length === 1;
     });
@@ -390,8 +392,13 @@ describe("stream consumer", () => {
   it("leaves its group on a clean stop, but never while it owns pending entries", async () => {
     const t = await setup();
     const consumersOf = async () =>
-      ((await t.redis.xinfo("CONSUMERS", t.keys.stream("order.created"), "inventory")) as unknown[])
-        .length;
+      (
+        (await t.redis.xinfo(
+          "CONSUMERS",
+          t.keys.partition(0).stream("order.created"),
+          "inventory",
+        )) as unknown[]
+      ).length;
     const clean = await t.start(async (event) => [reserved(event)], { consumer: "clean" });
     await t.add(orderCreated("first"));
     await waitFor("first output", async () => (await t.outputs()).length === 1);
@@ -422,12 +429,12 @@ describe("stream consumer", () => {
     const consumer = createStreamConsumer({
       redis,
       openBlockingConnection: () => createRedis(server.url, "blocking", "test"),
-      keys,
+      keys: keys.partition(0),
       group: "inventory",
       consumer: "c1",
       streams: ["order.created"],
       handle: async (event) => [reserved(event)],
-      commit: publishWithAck(redis, keys),
+      commit: publishWithAck(redis, keys.partition(0)),
       logger,
       blockMs: 500,
       stopTimeoutMs: 2_000,

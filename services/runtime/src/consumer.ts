@@ -4,16 +4,16 @@ import {
   type EventEnvelope,
   type EventType,
   fieldsToRecord,
-  type Keys,
   NonRetryableError,
+  type PartitionKeys,
 } from "@conveyor/contract";
 import { type Span, SpanStatusCode } from "@opentelemetry/api";
-import type { Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import type { Logger } from "pino";
 import { removeDeadConsumers, renewConsumerLease } from "./dead-consumers.ts";
-import { createLimiter } from "./limiter.ts";
+import { createLimiter, type Limiter } from "./limiter.ts";
 import { type Outcome, runtimeMetrics } from "./metrics.ts";
-import { isBusyGroupError, isNoGroupError } from "./redis.ts";
+import { isBusyGroupError, isNoGroupError, type RedisClient } from "./redis.ts";
 import { ackAndDeadLetter } from "./scripts.ts";
 import { recordError, withConsumerSpan } from "./tracing.ts";
 
@@ -45,10 +45,11 @@ export type Commit<TOutcome> = (delivery: Delivery, outcome: TOutcome) => Promis
 /** Options of {@link createStreamConsumer}. */
 export interface StreamConsumerOptions<TOutcome> {
   /** Connection for commands and commits (shared with the rest of the process). */
-  redis: Redis;
+  redis: RedisClient;
   /** Opens the connection that blocking reads use; it is owned and closed by the consumer. */
-  openBlockingConnection: () => Redis;
-  keys: Keys;
+  openBlockingConnection: () => RedisClient;
+  /** The partition it reads: its streams, dead-letter stream and failure keys. */
+  keys: PartitionKeys;
   /** The consumer group: one per service; replicas of a service share it. */
   group: string;
   /** This consumer's name: unique per process, so a dead one's entries can be claimed. */
@@ -60,6 +61,8 @@ export interface StreamConsumerOptions<TOutcome> {
   logger: Logger;
   /** Most entries being handled at once; slow handlers overlap instead of queueing. Default 64. */
   concurrency?: number;
+  /** Shares the bound on entries in flight with other consumers (instead of `concurrency`). */
+  limiter?: Limiter;
   /** Most entries one read returns. Default 50. */
   batchSize?: number;
   /** How long one blocking read waits for new entries. Default 2,000 ms. */
@@ -139,11 +142,11 @@ export function createStreamConsumer<TOutcome>(
   } = options;
   const claimIntervalMs = options.claimIntervalMs ?? Math.max(100, Math.floor(claimIdleMs / 2));
   const streamKeys = options.streams.map((type) => keys.stream(type));
-  const limiter = createLimiter(concurrency);
+  const limiter = options.limiter ?? createLimiter(concurrency);
   const inFlight = new Map<string, Promise<void>>();
   const log = logger.child({ group, consumer });
 
-  let blocking: Redis | undefined;
+  let blocking: RedisClient | undefined;
   let blockingClientId: number | undefined;
   let isRunning = false;
   let isStopping = false;
@@ -278,7 +281,7 @@ export function createStreamConsumer<TOutcome>(
       const count = Math.min(batchSize, limiter.free);
       let reply: ReadReply;
       try {
-        reply = (await (blocking as Redis).xreadgroup(
+        reply = (await (blocking as RedisClient).xreadgroup(
           "GROUP",
           group,
           consumer,
@@ -426,11 +429,15 @@ export function createStreamConsumer<TOutcome>(
       const connection = blocking;
       // Read errors are handled (and logged) by the read loop; this only keeps ioredis quiet.
       connection.on("error", (error) => log.debug({ err: error }, "blocking connection error"));
-      const rememberId = async () => {
-        blockingClientId = Number(await connection.client("ID"));
-      };
-      connection.on("ready", () => void rememberId().catch(() => {}));
-      await rememberId();
+      // A cluster client's blocked read is on whichever node holds the partition, where this
+      // process has no client id to unblock: stop drops that connection instead (see stop).
+      if (!(connection instanceof Cluster)) {
+        const rememberId = async () => {
+          blockingClientId = Number(await connection.client("ID"));
+        };
+        connection.on("ready", () => void rememberId().catch(() => {}));
+        await rememberId();
+      }
       isRunning = true;
       readLoop = read();
       scheduleClaims();
@@ -446,6 +453,10 @@ export function createStreamConsumer<TOutcome>(
         if (blockingClientId !== undefined) {
           // Ends the blocked XREADGROUP now instead of after up to blockMs.
           await untilDeadline(redis.client("UNBLOCK", blockingClientId).catch(() => {}));
+        } else {
+          // Entries Redis hands out in the instant the connection drops stay pending on this
+          // consumer, and are claimed after claimIdleMs: delayed, never lost.
+          blocking?.disconnect();
         }
         // With Redis unreachable the read waits in the offline queue: drop the connection.
         if (!(await Promise.race([readLoop?.then(() => true), sleep(blockMs + 500, false)]))) {

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import { defineScript } from "./lua.ts";
+import type { RedisClient } from "./redis.ts";
 
 /*
  * A consumer that is SIGKILLed never leaves its group: other consumers claim its entries, but
@@ -62,7 +62,7 @@ export function leaseKey(stream: string, group: string): string {
  * renews it well within that time for as long as it runs.
  */
 export async function renewConsumerLease(
-  redis: Redis,
+  redis: RedisClient,
   options: { streams: readonly string[]; group: string; name: string; leaseMs: number },
 ): Promise<void> {
   const { streams, group, name, leaseMs } = options;
@@ -76,7 +76,7 @@ export async function renewConsumerLease(
  * names removed.
  */
 export async function removeDeadConsumers(
-  redis: Redis,
+  redis: RedisClient,
   options: { stream: string; group: string; self: string },
 ): Promise<string[]> {
   const { stream, group, self } = options;
@@ -120,7 +120,7 @@ export interface GroupLiveness {
  * waited since it was written: what an operator alerts on ("no live consumer", "stuck entries").
  */
 export async function groupLiveness(
-  redis: Redis,
+  redis: RedisClient,
   options: { stream: string; group: string },
 ): Promise<GroupLiveness> {
   const { stream, group } = options;

@@ -20,7 +20,7 @@ async function deadLettered(
   reason: string,
   groups: readonly string[] = ["inventory"],
 ): Promise<string> {
-  const stream = keys.stream("order.created");
+  const stream = keys.partition(0).stream("order.created");
   for (const group of groups) {
     await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM").catch(() => {});
   }
@@ -30,8 +30,8 @@ async function deadLettered(
     await redis.xreadgroup("GROUP", group, "c-1", "STREAMS", stream, ">");
     await ackAndDeadLetter(
       redis,
-      { stream, group, entryId, failureKey: keys.failure(stream, entryId) },
-      keys.deadLetter,
+      { stream, group, entryId, failureKey: keys.partition(0).failure(stream, entryId) },
+      keys.partition(0).deadLetter,
       [
         ...["reason", reason, "stream", stream, "entryId", entryId, "group", group],
         ...["consumer", "c-1", "deliveries", "3", "deadLetteredAt", new Date().toISOString()],
@@ -51,7 +51,7 @@ describe("dead letters", () => {
     expect(first.deadLetters.map((letter) => letter.orderId)).toEqual(["o-3", "o-2"]);
     expect(first).toMatchObject({ hasNextPage: true, totalCount: 3 });
     expect(first.deadLetters[0]).toMatchObject({
-      stream: keys.stream("order.created"),
+      stream: keys.partition(0).stream("order.created"),
       streamType: "order.created",
       group: "inventory",
       reason: "reason 3",
@@ -79,7 +79,7 @@ describe("dead letters", () => {
     expect(results.filter((result) => result.outcome === "not-found")).toHaveLength(4);
     expect(await redeliverDeadLetter(redis, keys, id)).toEqual({ outcome: "not-found" });
 
-    const entries = await redis.xrange(keys.stream("order.created"), "-", "+");
+    const entries = await redis.xrange(keys.partition(0).stream("order.created"), "-", "+");
     expect(entries).toHaveLength(2);
     const [original, redriven] = entries.map(([entryId, flat]) => ({
       entryId,
@@ -92,16 +92,21 @@ describe("dead letters", () => {
       redrivenFrom: id,
       redrivenFor: "inventory",
     });
-    expect(await redis.xlen(keys.deadLetter)).toBe(0);
+    expect(await redis.xlen(keys.partition(0).deadLetter)).toBe(0);
 
     // Dead-lettered again and redriven again: its redrive fields are replaced, not repeated.
-    const stream = keys.stream("order.created");
+    const stream = keys.partition(0).stream("order.created");
     const againId = redriven?.entryId as string;
     await redis.xreadgroup("GROUP", "inventory", "c-1", "STREAMS", stream, ">");
     await ackAndDeadLetter(
       redis,
-      { stream, group: "inventory", entryId: againId, failureKey: keys.failure(stream, againId) },
-      keys.deadLetter,
+      {
+        stream,
+        group: "inventory",
+        entryId: againId,
+        failureKey: keys.partition(0).failure(stream, againId),
+      },
+      keys.partition(0).deadLetter,
       [
         ...["reason", "again", "stream", stream, "entryId", againId, "group", "inventory"],
         ...["fields", JSON.stringify(redriven?.fields)],
@@ -132,11 +137,11 @@ describe("dead letters", () => {
     expect(await redeliverDeadLetter(redis, keys, second?.id as string)).toEqual({
       outcome: "not-found",
     });
-    const entries = await redis.xrange(keys.stream("order.created"), "-", "+");
+    const entries = await redis.xrange(keys.partition(0).stream("order.created"), "-", "+");
     expect(entries).toHaveLength(2);
     const redriven = fieldsToRecord(entries[1]?.[1] ?? []);
     expect(redriven.redrivenFor?.split(",").sort()).toEqual(["gateway", "inventory"]);
-    expect(await redis.xlen(keys.deadLetter)).toBe(0);
+    expect(await redis.xlen(keys.partition(0).deadLetter)).toBe(0);
     // The stream's other groups processed the original: they leave the redriven entry alone.
     expect(isRedriveForOtherGroup(redriven, "payment")).toBe(true);
     expect(isRedriveForOtherGroup(redriven, "gateway")).toBe(false);
@@ -166,7 +171,7 @@ describe("dead letters", () => {
   it("refuses a dead letter that names no event stream, and an id that is not one", async () => {
     const keys = createKeys(uniquePrefix("dl-refuse"));
     const id = (await redis.xadd(
-      keys.deadLetter,
+      keys.partition(0).deadLetter,
       "*",
       ...["reason", "x", "stream", `${keys.prefix}elsewhere`, "fields", '{"a":"b"}'],
     )) as string;

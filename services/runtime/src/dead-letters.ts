@@ -1,6 +1,6 @@
 import { EVENT_TYPES, type EventType, fieldsToRecord, type Keys } from "@conveyor/contract";
-import type { Redis } from "ioredis";
 import { defineScript } from "./lua.ts";
+import type { RedisClient } from "./redis.ts";
 
 /**
  * Puts a dead letter back into its stream and removes it from the dead-letter stream, in one
@@ -157,7 +157,7 @@ function toDeadLetter(keys: Keys, id: string, flat: string[]): DeadLetter {
  * shifts what the next page holds.
  */
 export async function listDeadLetters(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   page: { first: number; after?: string | undefined },
 ): Promise<DeadLetterPage> {
@@ -179,7 +179,7 @@ export async function listDeadLetters(
 
 /** One dead letter by id, or undefined. */
 export async function getDeadLetter(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   id: string,
 ): Promise<DeadLetter | undefined> {
@@ -189,7 +189,7 @@ export async function getDeadLetter(
 
 /** The dead letters of one stream entry (one per group that gave up on it), oldest first. */
 async function deadLettersOfEntry(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   deadLetter: DeadLetter,
 ): Promise<DeadLetter[]> {
@@ -211,7 +211,7 @@ async function deadLettersOfEntry(
  * comes back to the dead-letter stream with its new reason.
  */
 export async function redeliverDeadLetter(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   id: string,
 ): Promise<RedriveResult> {
@@ -279,7 +279,7 @@ export interface BulkRedriveResult {
  * in), each as {@link redeliverDeadLetter} does: two bulk redrives racing put each one back once.
  */
 export async function redeliverDeadLetters(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   filter: DeadLetterFilter,
   limit: number,

@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
+import { createKeys, type Keys } from "@conveyor/contract";
 import { z } from "zod";
 import type { ConsumerSettings } from "./consumer.ts";
+import { parseClusterNodes, type RedisTarget } from "./redis.ts";
 
 /** Reads a boolean the way people write it in env files. */
 export const booleanFromEnv = z
@@ -11,6 +13,23 @@ export const booleanFromEnv = z
 export const commonEnvShape = {
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default("redis://127.0.0.1:6379"),
+  /**
+   * Seed nodes of a Redis Cluster (`host:port,host:port`): every connection is then a cluster
+   * client, with REDIS_URL giving only the password and TLS. Empty: the single Redis at REDIS_URL.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .default("")
+    .transform((value, context) => {
+      try {
+        return parseClusterNodes(value);
+      } catch (error) {
+        context.addIssue({ code: "custom", message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** How many partitions the order pipeline is split into (see `createKeys`); 1 by default. */
+  STREAM_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(1),
   STREAM_PREFIX: z
     .string()
     .regex(/^[^{}\s]*$/, "no braces or spaces")
@@ -18,6 +37,24 @@ export const commonEnvShape = {
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PRETTY: booleanFromEnv.default(false),
 };
+
+/** The settings that say where Redis is and how its keys are laid out. */
+export type RedisEnv = {
+  REDIS_URL: string;
+  REDIS_CLUSTER_NODES: RedisTarget["clusterNodes"];
+  STREAM_PREFIX: string;
+  STREAM_PARTITIONS: number;
+};
+
+/** Where Redis is, from the parsed settings. */
+export function redisTargetOf(env: RedisEnv): RedisTarget {
+  return { url: env.REDIS_URL, clusterNodes: env.REDIS_CLUSTER_NODES };
+}
+
+/** The key layout, from the parsed settings. */
+export function keysOf(env: RedisEnv): Keys {
+  return createKeys(env.STREAM_PREFIX, env.STREAM_PARTITIONS);
+}
 
 /** Settings of a consumer group's reader (a worker's, or the gateway's read model). */
 export const consumerEnvShape = {

@@ -8,6 +8,7 @@ export * from "./limiter.ts";
 export * from "./logger.ts";
 export * from "./lua.ts";
 export * from "./metrics.ts";
+export * from "./partitioned-consumer.ts";
 export * from "./publish.ts";
 export * from "./redis.ts";
 export * from "./scripts.ts";

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import { defineScript } from "./lua.ts";
+import type { RedisClient } from "./redis.ts";
 
 /**
  * Acknowledges entries and publishes each one's output events; each entry is its own atomic
@@ -88,7 +88,7 @@ export interface EntryCommit {
  * Redis gave for that entry alone.
  */
 export async function ackAndPublishMany(
-  redis: Redis,
+  redis: RedisClient,
   commits: readonly EntryCommit[],
 ): Promise<Array<boolean | Error>> {
   const keys: string[] = [];
@@ -111,7 +111,7 @@ export async function ackAndPublishMany(
  * Resolves `false` when the entry had already been acknowledged (and nothing was added).
  */
 export async function ackAndPublish(
-  redis: Redis,
+  redis: RedisClient,
   input: EntryToAck,
   outputs: readonly StreamEntryToAdd[],
 ): Promise<boolean> {
@@ -125,7 +125,7 @@ export async function ackAndPublish(
  * handler error, if one was recorded), atomically. Resolves `false` if it was already acked.
  */
 export async function ackAndDeadLetter(
-  redis: Redis,
+  redis: RedisClient,
   input: { stream: string; group: string; entryId: string; failureKey: string },
   deadLetterStream: string,
   fields: readonly string[],

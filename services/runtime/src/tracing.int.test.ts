@@ -19,7 +19,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createStreamConsumer, type Handler } from "./consumer.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
-import { createRedis } from "./redis.ts";
+import { createRedis, serverOf } from "./redis.ts";
 import { setMessagingServer, withProducerSpans } from "./tracing.ts";
 
 const exporter = new InMemorySpanExporter();
@@ -31,7 +31,7 @@ beforeAll(() => {
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  setMessagingServer(redis.options);
+  setMessagingServer(serverOf({ url: inject("redisUrl") }));
 });
 afterAll(() => redis.disconnect());
 
@@ -59,7 +59,7 @@ async function runInventory(prefix: string, handle?: Handler<Publication>) {
   const consumer = createStreamConsumer({
     redis,
     openBlockingConnection: () => createRedis(inject("redisUrl"), "blocking", "tracing-test"),
-    keys,
+    keys: keys.partition(0),
     group: "inventory",
     consumer: "c1",
     streams: ["order.created"],
@@ -75,7 +75,7 @@ async function runInventory(prefix: string, handle?: Handler<Publication>) {
           }),
         ];
       }),
-    commit: publishWithAck(redis, keys),
+    commit: publishWithAck(redis, keys.partition(0)),
     logger,
     blockMs: 200,
   });
@@ -90,7 +90,11 @@ describe("trace context through stream entries", () => {
     const root = trace.getTracer("test").startSpan("placeOrder");
     await context.with(trace.setSpan(context.active(), root), () =>
       withProducerSpans([order("traced")], ([stamped]) =>
-        redis.xadd(keys.stream("order.created"), "*", ...encodeEvent(stamped as EventEnvelope)),
+        redis.xadd(
+          keys.partition(0).stream("order.created"),
+          "*",
+          ...encodeEvent(stamped as EventEnvelope),
+        ),
       ),
     );
     root.end();
@@ -127,13 +131,13 @@ describe("trace context through stream entries", () => {
       "messaging.consumer.group.name": "inventory",
       "redis.stream.message.delivery_count": 1,
       "app.order.id": "traced",
-      "server.address": redis.options.host,
-      "server.port": redis.options.port,
+      "server.address": serverOf({ url: inject("redisUrl") }).host,
+      "server.port": serverOf({ url: inject("redisUrl") }).port,
     });
     expect(produce.attributes).toMatchObject({
       "messaging.operation.type": "send",
-      "server.address": redis.options.host,
-      "server.port": redis.options.port,
+      "server.address": serverOf({ url: inject("redisUrl") }).host,
+      "server.port": serverOf({ url: inject("redisUrl") }).port,
     });
     expect(process.attributes["error.type"]).toBeUndefined();
   });
@@ -147,11 +151,19 @@ describe("trace context through stream entries", () => {
       if (event.orderId === "poison") throw new NonRetryableError("cannot ever work");
       return [];
     });
-    await redis.xadd(keys.stream("order.created"), "*", ...encodeEvent(order("flaky")));
-    await redis.xadd(keys.stream("order.created"), "*", ...encodeEvent(order("poison")));
+    await redis.xadd(
+      keys.partition(0).stream("order.created"),
+      "*",
+      ...encodeEvent(order("flaky")),
+    );
+    await redis.xadd(
+      keys.partition(0).stream("order.created"),
+      "*",
+      ...encodeEvent(order("poison")),
+    );
     await waitFor(
       "the poison entry dead-lettered",
-      async () => (await redis.xlen(keys.deadLetter)) === 1,
+      async () => (await redis.xlen(keys.partition(0).deadLetter)) === 1,
     );
     await waitFor("the flaky entry's failed span", () => spansOf("flaky").length > 0);
     await consumer.stop();
@@ -168,15 +180,15 @@ describe("trace context through stream entries", () => {
     const prefix = uniquePrefix("trace");
     const { keys, consumer } = await runInventory(prefix);
     const fields = encodeEvent({ ...order("garbage"), traceparent: "00-not-a-trace-01" });
-    await redis.xadd(keys.stream("order.created"), "*", ...fields);
+    await redis.xadd(keys.partition(0).stream("order.created"), "*", ...fields);
     await waitFor(
       "the rejected event",
-      async () => (await redis.xlen(keys.stream("inventory.rejected"))) === 1,
+      async () => (await redis.xlen(keys.partition(0).stream("inventory.rejected"))) === 1,
     );
     await consumer.stop();
     const process = spansOf("garbage").find((span) => span.name === "process order.created");
     expect(process?.parentSpanContext).toBeUndefined();
     expect(process?.links).toEqual([]);
-    expect(await redis.xlen(keys.deadLetter)).toBe(0);
+    expect(await redis.xlen(keys.partition(0).deadLetter)).toBe(0);
   });
 });

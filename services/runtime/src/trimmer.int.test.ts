@@ -40,7 +40,7 @@ async function readAndAck(stream: string, group: string, count: number, ackCount
 
 describe("stream trimmer", () => {
   it("never trims entries a group has not acknowledged, and trims what every group has", async () => {
-    const stream = createKeys(uniquePrefix("trim")).stream("order.created");
+    const stream = createKeys(uniquePrefix("trim")).partition(0).stream("order.created");
     const ids = await fill(stream, 1_000);
     await redis.xgroup("CREATE", stream, "fast", "0");
     await redis.xgroup("CREATE", stream, "slow", "0");
@@ -64,7 +64,7 @@ describe("stream trimmer", () => {
   });
 
   it("keeps a whole backlog for a group that is stopped", async () => {
-    const stream = createKeys(uniquePrefix("trim")).stream("payment.processed");
+    const stream = createKeys(uniquePrefix("trim")).partition(0).stream("payment.processed");
     await fill(stream, 5_000);
     await redis.xgroup("CREATE", stream, "running", "0");
     await redis.xgroup("CREATE", stream, "stopped", "0");
@@ -81,7 +81,7 @@ describe("stream trimmer", () => {
 
   it("waits for every group of the topology before trimming anything", async () => {
     const keys = createKeys(uniquePrefix("trim"));
-    const stream = keys.stream("order.created");
+    const stream = keys.partition(0).stream("order.created");
     await fill(stream, 500);
     await redis.xgroup("CREATE", stream, "inventory", "0");
     await readAndAck(stream, "inventory", 500);
@@ -99,7 +99,7 @@ describe("stream trimmer", () => {
   });
 
   it("leaves a stream without consumer groups whole", async () => {
-    const stream = createKeys(uniquePrefix("trim")).stream("shipment.created");
+    const stream = createKeys(uniquePrefix("trim")).partition(0).stream("shipment.created");
     await fill(stream, 300);
     expect(await safeTrimPoint(redis, stream)).toBeUndefined();
     const trimmer = createStreamTrimmer({
@@ -124,7 +124,7 @@ describe("trimming mode", () => {
   it("uses ACKED trimming exactly when Redis has it (8.2+), plain MINID before", async () => {
     const hasAcked = isAtLeast82(await serverVersion());
     expect(await supportsAckedTrimming(redis)).toBe(hasAcked);
-    const stream = createKeys(uniquePrefix("trim")).stream("order.created");
+    const stream = createKeys(uniquePrefix("trim")).partition(0).stream("order.created");
     await fill(stream, 300);
     await redis.xgroup("CREATE", stream, "only", "0");
     await readAndAck(stream, "only", 300);
@@ -139,7 +139,7 @@ describe("trimming mode", () => {
 
   it("falls back to MINID alone when Redis rejects ACKED, and keeps trimming", async (context) => {
     if (isAtLeast82(await serverVersion())) context.skip();
-    const stream = createKeys(uniquePrefix("trim")).stream("payment.failed");
+    const stream = createKeys(uniquePrefix("trim")).partition(0).stream("payment.failed");
     const ids = await fill(stream, 1_000);
     await redis.xgroup("CREATE", stream, "only", "0");
     await readAndAck(stream, "only", 1_000);

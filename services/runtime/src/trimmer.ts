@@ -1,11 +1,11 @@
 import { type EventType, type Keys, STREAM_CONSUMER_GROUPS } from "@conveyor/contract";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import type { RedisClient } from "./redis.ts";
 import { replyToRecord } from "./redis.ts";
 
 /** Options of {@link createStreamTrimmer}. */
 export interface StreamTrimmerOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Stream keys to keep bounded, each with the groups that must exist before it is trimmed. */
   streams: readonly TrimmedStream[];
   /** How often to trim. Default 10,000 ms. */
@@ -15,7 +15,7 @@ export interface StreamTrimmerOptions {
    * Tells whether Redis can trim only acknowledged entries (`XTRIM … ACKED`, Redis 8.2+).
    * Default {@link supportsAckedTrimming}; asked once, at the first trim.
    */
-  detectAckedTrimming?: (redis: Redis) => Promise<boolean>;
+  detectAckedTrimming?: (redis: RedisClient) => Promise<boolean>;
 }
 
 /** A stream to trim, and the consumer groups that read it (trimming waits until all exist). */
@@ -24,12 +24,17 @@ export interface TrimmedStream {
   requiredGroups: readonly string[];
 }
 
-/** The streams of some event types, with their groups from the pipeline's topology. */
+/**
+ * The streams of some event types in every partition, with their groups from the pipeline's
+ * topology. Each stream is trimmed by its own groups' progress, so partitions trim apart.
+ */
 export function topologyStreams(keys: Keys, types: readonly EventType[]): TrimmedStream[] {
-  return types.map((type) => ({
-    key: keys.stream(type),
-    requiredGroups: STREAM_CONSUMER_GROUPS[type],
-  }));
+  return keys.partitions.flatMap((partition) =>
+    types.map((type) => ({
+      key: partition.stream(type),
+      requiredGroups: STREAM_CONSUMER_GROUPS[type],
+    })),
+  );
 }
 
 /** Periodically trims streams by their consumer groups' progress. */
@@ -54,7 +59,7 @@ export type TrimMode = "minid" | "minid-acked";
  * Redis 8.2 or later. Detected by asking for `XACKDEL`, which arrived in the same release, so
  * forks and managed services that lack the feature answer correctly whatever their version says.
  */
-export async function supportsAckedTrimming(redis: Redis): Promise<boolean> {
+export async function supportsAckedTrimming(redis: RedisClient): Promise<boolean> {
   const [info] = (await redis.command("INFO", "XACKDEL")) as unknown[];
   return info !== null && info !== undefined;
 }
@@ -79,7 +84,7 @@ function compareIds(a: string, b: string): number {
  * missing one of `requiredGroups`, is left whole: a group created later starts from its beginning.
  */
 export async function safeTrimPoint(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   requiredGroups: readonly string[] = [],
 ): Promise<string | undefined> {

@@ -1,14 +1,15 @@
-import { createKeys, type EventType, type Keys, type ServiceName } from "@conveyor/contract";
+import type { EventType, Keys, ServiceName } from "@conveyor/contract";
 import { getTelemetryHooks } from "@conveyor/telemetry";
-import type { Redis } from "ioredis";
 import type { z } from "zod";
-import { createStreamConsumer, type Handler } from "./consumer.ts";
+import type { Handler } from "./consumer.ts";
 import { isRedriveForOtherGroup } from "./dead-letters.ts";
-import { consumerSettingsOf, type workerEnvShape } from "./env.ts";
+import { consumerSettingsOf, keysOf, redisTargetOf, type workerEnvShape } from "./env.ts";
 import { createHealthServer } from "./health.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createPartitionedConsumer } from "./partitioned-consumer.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
-import { closeRedis, createRedis, replyToRecord } from "./redis.ts";
+import type { RedisClient } from "./redis.ts";
+import { closeRedis, createRedis, replyToRecord, serverOf } from "./redis.ts";
 import { setMessagingServer } from "./tracing.ts";
 import { createStreamTrimmer, topologyStreams } from "./trimmer.ts";
 
@@ -17,7 +18,7 @@ export type WorkerEnv = z.infer<z.ZodObject<typeof workerEnvShape>>;
 
 /** What a service's handler is built from. */
 export interface WorkerContext {
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   logger: Logger;
 }
@@ -45,31 +46,35 @@ export interface Worker {
 }
 
 /**
- * Wires a service: Redis connections, a consumer group over its input streams whose handler's
- * events are published atomically with each ack, a trimmer for those streams, and `/healthz` +
+ * Wires a service: Redis connections (one Redis or a cluster), a consumer group over its input
+ * streams in every partition whose handler's events are published, to the same partition,
+ * atomically with each ack, a trimmer for those streams, and `/healthz` +
  * `/readyz`. Only the business logic differs between services.
  */
 export function createWorker(options: WorkerOptions): Worker {
   const { env, name } = options;
   const logger = createLogger({ name, level: env.LOG_LEVEL, isPretty: env.LOG_PRETTY });
-  const keys = createKeys(env.STREAM_PREFIX);
-  const redis = createRedis(env.REDIS_URL, "commands", name);
+  const keys = keysOf(env);
+  const target = redisTargetOf(env);
+  const redis = createRedis(target, "commands", name);
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
-  setMessagingServer(redis.options);
+  setMessagingServer(serverOf(target));
   const context: WorkerContext = { redis, keys, logger };
-  const streamKeys = options.streams.map((type) => keys.stream(type));
+  const streamKeys = keys.partitions.flatMap((partition) =>
+    options.streams.map((type) => partition.stream(type)),
+  );
   const handle = options.createHandler(context);
 
-  const consumer = createStreamConsumer({
+  const consumer = createPartitionedConsumer({
     redis,
-    openBlockingConnection: () => createRedis(env.REDIS_URL, "blocking", name),
+    openBlockingConnection: () => createRedis(target, "blocking", name),
     keys,
     group: name,
     streams: options.streams,
     // A redriven dead letter of another group: this service processed the original already.
     handle: async (event, delivery) =>
       isRedriveForOtherGroup(delivery.fields, name) ? [] : handle(event, delivery),
-    commit: publishWithAck(redis, keys),
+    commitFor: (partition) => publishWithAck(redis, partition),
     logger,
     ...consumerSettingsOf(env),
   });

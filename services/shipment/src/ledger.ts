@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Keys } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@conveyor/runtime";
 import { z } from "zod";
 import { carrierFor, newTrackingNumber } from "./carriers.ts";
 
@@ -19,7 +19,7 @@ export type ShipmentRecord = z.infer<typeof ShipmentRecord>;
  * shipment back instead of booking a second one.
  */
 export async function createShipmentOnce(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   orderId: string,
 ): Promise<ShipmentRecord> {

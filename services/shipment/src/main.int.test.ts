@@ -52,7 +52,7 @@ it("recreates its consumer group when its input stream is deleted, and keeps shi
   await system.publish(paid("before-delete"));
   await waitForShipments(system, 1);
 
-  await system.redis.del(system.keys.stream("payment.processed"));
+  await system.redis.del(system.keys.partition(0).stream("payment.processed"));
   await system.publish(paid("after-delete"));
 
   const shipped = await waitForShipments(system, 2);

@@ -8,6 +8,7 @@ import {
   fieldsToRecord,
   type Keys,
   type OrderLine,
+  type PartitionKeys,
 } from "@conveyor/contract";
 import type { Redis } from "ioredis";
 
@@ -17,19 +18,22 @@ export async function publishEvent(
   keys: Keys,
   event: EventEnvelope,
 ): Promise<string> {
-  return (await redis.xadd(keys.stream(event.type), "*", ...encodeEvent(event))) as string;
+  const stream = keys.forOrder(event.orderId).stream(event.type);
+  return (await redis.xadd(stream, "*", ...encodeEvent(event))) as string;
 }
 
 /**
- * Every event on one event type's stream, oldest first. Throws on an entry that is not a valid
- * event: services must never publish one.
+ * Every event on one event type's streams (all partitions), oldest first. Throws on an entry
+ * that is not a valid event: services must never publish one.
  */
 export async function readEvents<T extends EventType>(
   redis: Redis,
   keys: Keys,
   type: T,
 ): Promise<Array<EventOf<T>>> {
-  const entries = await redis.xrange(keys.stream(type), "-", "+");
+  const entries = await allPartitions(keys, (partition) =>
+    redis.xrange(partition.stream(type), "-", "+"),
+  );
   return entries.map(([entryId, fields]) => {
     const decoded = decodeEvent(fieldsToRecord(fields));
     if (!decoded.ok) throw new Error(`entry ${entryId} of ${type} is invalid: ${decoded.reason}`);
@@ -37,13 +41,32 @@ export async function readEvents<T extends EventType>(
   });
 }
 
-/** The entries of the dead-letter stream, oldest first, as field records. */
+/** The entries of the dead-letter streams (all partitions), oldest first, as field records. */
 export async function readDeadLetters(
   redis: Redis,
   keys: Keys,
 ): Promise<Array<Record<string, string>>> {
-  const entries = await redis.xrange(keys.deadLetter, "-", "+");
+  const entries = await allPartitions(keys, (partition) =>
+    redis.xrange(partition.deadLetter, "-", "+"),
+  );
   return entries.map(([, fields]) => fieldsToRecord(fields));
+}
+
+type Entry = [id: string, fields: string[]];
+
+/** The entries one read gives in every partition, merged oldest first (by entry id). */
+async function allPartitions(
+  keys: Keys,
+  read: (partition: PartitionKeys) => Promise<Entry[]>,
+): Promise<Entry[]> {
+  const entries = (await Promise.all(keys.partitions.map(read))).flat();
+  return entries.sort(([a], [b]) => compareEntryIds(a, b));
+}
+
+function compareEntryIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split("-").map(BigInt) as [bigint, bigint];
+  const [bMs, bSeq] = b.split("-").map(BigInt) as [bigint, bigint];
+  return aMs === bMs ? Number(aSeq - bSeq) : aMs < bMs ? -1 : 1;
 }
 
 /** How many entries of a stream a group has read but not acknowledged (0 without the group). */

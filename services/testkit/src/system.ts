@@ -83,6 +83,11 @@ export function createTestSystem(label: string): TestSystem {
     publish: (event) => publishEvent(redis, keys, event),
     events: (type) => readEvents(redis, keys, type),
     deadLetters: () => readDeadLetters(redis, keys),
-    pending: (type, group) => pendingCount(redis, keys.stream(type), group),
+    pending: async (type, group) => {
+      const counts = await Promise.all(
+        keys.partitions.map((partition) => pendingCount(redis, partition.stream(type), group)),
+      );
+      return counts.reduce((sum, count) => sum + count, 0);
+    },
   };
 }
