@@ -1,14 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { seedCatalog } from "@conveyor/catalog";
-import { createKeys, EVENT_TYPES, type Keys } from "@conveyor/contract";
+import { EVENT_TYPES, type Keys } from "@conveyor/contract";
 import {
   closeRedis,
   consumerSettingsOf,
   createLogger,
   createRedis,
   createStreamTrimmer,
+  keysOf,
   type Logger,
+  redisTargetOf,
+  serverOf,
   setMessagingServer,
   topologyStreams,
 } from "@conveyor/runtime";
@@ -92,14 +95,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   const logger =
     options.logger ??
     createLogger({ name: "gateway", level: env.LOG_LEVEL, isPretty: env.LOG_PRETTY });
-  const keys = createKeys(env.STREAM_PREFIX);
+  const keys = keysOf(env);
+  const target = redisTargetOf(env);
   // Connection names say whose and what for (CLIENT LIST): `gateway-feed.<consumer>:blocking`.
   const nameOf = (purpose: string) => `${purpose}.${env.CONSUMER_NAME.replace(/\s/g, "_")}`;
-  const redis = createRedis(env.REDIS_URL, "commands", nameOf("gateway"));
+  const redis = createRedis(target, "commands", nameOf("gateway"));
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
-  setMessagingServer(redis.options);
+  setMessagingServer(serverOf(target));
   const openBlockingConnection = (purpose: string) => () => {
-    const connection = createRedis(env.REDIS_URL, "blocking", nameOf(purpose));
+    const connection = createRedis(target, "blocking", nameOf(purpose));
     connection.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
     return connection;
   };
@@ -164,7 +168,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       priceMaxAgeMs: env.PRICE_MAX_AGE_MS,
     }),
     placeOrderLimiter: createRateLimiter({
-      redis,
+      openConnection: () => createRedis(target, "unpipelined", nameOf("gateway-rate-limit")),
       keyPrefix: keys.rateLimit("placeOrder"),
       limitPerMinute: env.PLACE_ORDER_RATE_LIMIT ?? (isProduction ? 600 : 0),
     }),

@@ -35,3 +35,56 @@ function compareDigits(a: string, b: string): number {
 export function isAfter(cursor: string, after: string | undefined): boolean {
   return after === undefined || compareCursors(cursor, after) > 0;
 }
+
+/**
+ * A position in the feed, which has one stream per partition: per partition, the entry id of
+ * the last event delivered from it (`"0-0"` before the first). Shared positions are frozen.
+ */
+export type FeedPosition = readonly string[];
+
+/** The entry id before every entry of a stream. */
+export const NO_ENTRY = "0-0";
+
+/** Between the partitions' entry ids in a cursor (an entry id holds digits and one dash). */
+const SEPARATOR = "_";
+
+/** The position before any event, over `partitionCount` partitions. */
+export function feedStart(partitionCount: number): FeedPosition {
+  return Object.freeze(new Array<string>(partitionCount).fill(NO_ENTRY));
+}
+
+/**
+ * The cursor of a position: one opaque string that covers every partition, so resuming after it
+ * misses and repeats nothing in any of them. With one partition it is the feed entry id itself,
+ * as cursors always were; with more, the partitions' entry ids joined by `_`.
+ */
+export function encodeCursor(position: FeedPosition): string {
+  return position.length === 1 ? (position[0] as string) : position.join(SEPARATOR);
+}
+
+/** The position a cursor names, or undefined when it is not a cursor of this feed's partitions. */
+export function parseCursor(cursor: string, partitionCount: number): FeedPosition | undefined {
+  const parts = partitionCount === 1 ? [cursor] : cursor.split(SEPARATOR);
+  if (parts.length !== partitionCount || !parts.every(isCursor)) return undefined;
+  return Object.freeze(parts);
+}
+
+/** A cursor's shape for error messages: `1700000000000-0`, repeated per partition. */
+export function cursorExample(partitionCount: number): string {
+  return new Array(partitionCount).fill("1700000000000-0").join(SEPARATOR);
+}
+
+/** Whether two positions are equal, partition by partition. */
+export function isSamePosition(a: FeedPosition, b: FeedPosition): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index += 1) if (a[index] !== b[index]) return false;
+  return true;
+}
+
+/** The position after one more event: `position` with `partition` moved to `entryId`. */
+export function advance(position: FeedPosition, partition: number, entryId: string): FeedPosition {
+  const next = position.slice();
+  next[partition] = entryId;
+  return Object.freeze(next);
+}

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { fieldsToRecord, type Keys } from "@conveyor/contract";
+import { fieldsToRecord, type Keys, type PartitionKeys } from "@conveyor/contract";
 import type { Logger, RedisClient } from "@conveyor/runtime";
 import { eventFromFeedEntry, type OrderEvent } from "../read-model/records.ts";
+import { advance, encodeCursor, type FeedPosition, feedStart } from "./cursor.ts";
 
 /** Receives live events; must not throw or block (it only queues the event). */
 export type FeedListener = (event: OrderEvent) => void;
@@ -9,10 +10,10 @@ export type FeedListener = (event: OrderEvent) => void;
 /** A listener's registration with the hub. */
 export interface HubSubscription {
   /**
-   * The cursor of the last event the hub had dispatched when the listener was added: every
-   * feed event after it reaches the listener, every event up to it is already in Redis.
+   * The hub's position when the listener was added: every feed event after it reaches the
+   * listener, every event up to it is already in Redis.
    */
-  readonly position: string;
+  readonly position: FeedPosition;
   unsubscribe(): void;
 }
 
@@ -20,7 +21,7 @@ export interface HubSubscription {
 export interface EventHubOptions {
   /** Connection for the starting position (commands). */
   redis: RedisClient;
-  /** Opens the connection the blocking read loop owns. */
+  /** Opens a connection for a blocking read loop (one per partition), which it owns. */
   openBlockingConnection: () => RedisClient;
   keys: Keys;
   logger: Logger;
@@ -38,8 +39,8 @@ export interface EventHub {
   /** Adds a listener for one order's events, or every event when `orderId` is undefined. */
   subscribe(orderId: string | undefined, listener: FeedListener): HubSubscription;
   readonly isRunning: boolean;
-  /** The cursor of the last event dispatched. */
-  readonly position: string;
+  /** Where the hub is in every partition of the feed: after the last event dispatched. */
+  readonly position: FeedPosition;
   /** Listeners registered now. */
   readonly listenerCount: number;
 }
@@ -47,19 +48,25 @@ export interface EventHub {
 type FeedReply = Array<[stream: string, entries: Array<[id: string, fields: string[]]>]> | null;
 
 /**
- * Reads the feed with one `XREAD BLOCK` loop on its own connection, starting from the feed's
+ * Reads the feed with one `XREAD BLOCK` loop per partition, each on its own connection (a
+ * cluster serves a blocking read on the node of its partition), starting from each partition's
  * last entry at start, and hands each event to the listeners of its order and to the listeners
  * of every event. A thousand subscribers cost Redis what one does.
+ *
+ * The partitions' events are merged in the order they arrive. Each live event carries the
+ * hub's position before and after it, so the cursor of every frame covers all partitions.
+ * Another gateway may merge them in another order; each of its positions is as valid a place
+ * to resume from, since a position says, per partition, how far delivery got.
  */
 export function createEventHub(options: EventHubOptions): EventHub {
   const { redis, keys, batchSize = 500, blockMs = 5_000 } = options;
   const log = options.logger.child({ component: "event-hub" });
   const byOrder = new Map<string, Set<FeedListener>>();
   const everything = new Set<FeedListener>();
-  let position = "0-0";
+  let position = feedStart(keys.partitions.length);
   let listenerCount = 0;
-  let blocking: RedisClient | undefined;
-  let loop: Promise<void> | undefined;
+  const connections: RedisClient[] = [];
+  let loops: Promise<void>[] = [];
   let isRunning = false;
   let isStopping = false;
   let stopping: Promise<void> | undefined;
@@ -77,7 +84,8 @@ export function createEventHub(options: EventHubOptions): EventHub {
     for (const listener of everything) deliver(listener, event);
   }
 
-  async function read(connection: RedisClient): Promise<void> {
+  async function read(partition: PartitionKeys, connection: RedisClient): Promise<void> {
+    const { index } = partition;
     let failures = 0;
     while (!isStopping) {
       let reply: FeedReply;
@@ -88,23 +96,30 @@ export function createEventHub(options: EventHubOptions): EventHub {
           "BLOCK",
           blockMs,
           "STREAMS",
-          keys.feed,
-          position,
+          partition.feed,
+          position[index] as string,
         )) as FeedReply;
         failures = 0;
       } catch (error) {
         if (isStopping) break;
         failures += 1;
-        log.error({ err: error }, "reading the feed failed; retrying");
+        log.error({ err: error, partition: index }, "reading the feed failed; retrying");
         await sleep(Math.min(5_000, 100 * 2 ** failures));
         continue;
       }
       for (const [, entries] of reply ?? []) {
         for (const [entryId, flat] of entries) {
-          position = entryId;
-          const event = eventFromFeedEntry(entryId, fieldsToRecord(flat ?? []));
-          if (event) dispatch(event);
-          else log.warn({ entryId }, "skipped a feed entry that is not an event");
+          const before = position;
+          position = advance(before, index, entryId);
+          const event = eventFromFeedEntry(index, entryId, fieldsToRecord(flat ?? []));
+          if (!event) {
+            log.warn({ entryId, partition: index }, "skipped a feed entry that is not an event");
+            continue;
+          }
+          event.before = before;
+          event.after = position;
+          event.cursor = encodeCursor(position);
+          dispatch(event);
         }
       }
     }
@@ -122,12 +137,17 @@ export function createEventHub(options: EventHubOptions): EventHub {
     },
     async start() {
       if (isRunning || isStopping) return;
-      const [last] = await redis.xrevrange(keys.feed, "+", "-", "COUNT", 1);
-      position = last?.[0] ?? "0-0";
-      blocking = options.openBlockingConnection();
+      const lasts = await Promise.all(
+        keys.partitions.map((partition) => redis.xrevrange(partition.feed, "+", "-", "COUNT", 1)),
+      );
+      position = Object.freeze(lasts.map(([last]) => last?.[0] ?? "0-0"));
       isRunning = true;
-      loop = read(blocking);
-      log.info({ position }, "event hub reading the feed");
+      loops = keys.partitions.map((partition) => {
+        const connection = options.openBlockingConnection();
+        connections.push(connection);
+        return read(partition, connection);
+      });
+      log.info({ position: encodeCursor(position) }, "event hub reading the feed");
     },
     subscribe(orderId, listener) {
       const set = orderId === undefined ? everything : (byOrder.get(orderId) ?? new Set());
@@ -154,8 +174,8 @@ export function createEventHub(options: EventHubOptions): EventHub {
         // Disconnecting ends the blocked XREAD at once instead of after up to blockMs. But a
         // read queued on a connection that is still reconnecting to a Redis that went down is
         // never settled by ioredis's disconnect, so the loop gets a second, no more.
-        blocking?.disconnect();
-        await Promise.race([loop, sleep(1_000)]);
+        for (const connection of connections) connection.disconnect();
+        await Promise.race([Promise.all(loops), sleep(1_000)]);
         isRunning = false;
       })();
       return stopping;

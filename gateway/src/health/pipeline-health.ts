@@ -98,7 +98,7 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
     const perStream = await Promise.all(
       EVENT_TYPES.map(async (stream) => {
         const groups = (await redis
-          .xinfo("GROUPS", keys.stream(stream))
+          .xinfo("GROUPS", keys.partition(0).stream(stream))
           .catch(() => [])) as unknown[];
         return groups.map((raw): GroupInfo => {
           const info = replyToRecord(raw);
@@ -164,9 +164,9 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
     },
     async report() {
       const named: Array<[string, string]> = [
-        ...EVENT_TYPES.map((type): [string, string] => [type, keys.stream(type)]),
-        ["dead-letter", keys.deadLetter],
-        ["feed", keys.feed],
+        ...EVENT_TYPES.map((type): [string, string] => [type, keys.partition(0).stream(type)]),
+        ["dead-letter", keys.partition(0).deadLetter],
+        ["feed", keys.partition(0).feed],
       ];
       const [lengths, groupInfos] = await Promise.all([
         Promise.all(named.map(([, key]) => redis.xlen(key))),
@@ -176,7 +176,7 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
       record(groupInfos, now);
       const liveness = await Promise.all(
         groupInfos.map((info) =>
-          groupLiveness(redis, { stream: keys.stream(info.stream), group: info.group }).catch(
+          groupLiveness(redis, { stream: keys.partition(0).stream(info.stream), group: info.group }).catch(
             // A group deleted meanwhile (NOGROUP): nobody works it, nothing is pending.
             () => ({ liveConsumers: 0, oldestPendingAgeMs: null }),
           ),

@@ -1,5 +1,6 @@
-import type { Keys } from "@conveyor/contract";
+import type { Keys, PartitionKeys } from "@conveyor/contract";
 import type { RedisClient } from "@conveyor/runtime";
+import { advance, encodeCursor, feedStart } from "../feed/cursor.ts";
 import {
   type Order,
   type OrderEvent,
@@ -21,7 +22,10 @@ export interface OrderPage {
 /** Reads the order read model (written by the projector and placeOrder). */
 export interface OrderStore {
   get(orderId: string): Promise<Order | undefined>;
-  /** The order's events in the order they happened, each with its feed cursor. */
+  /**
+   * The order's events in the order they happened, each with its cursor (with several
+   * partitions, one that covers its order's partition only: it resumes that order's events).
+   */
   history(orderId: string): Promise<OrderEvent[]>;
   /**
    * Orders newest first (ids are ULIDs), after the order id `after`, optionally of one status
@@ -35,8 +39,16 @@ export interface OrderStore {
   }): Promise<OrderPage>;
 }
 
-/** Makes the read side of the order read model. */
+/**
+ * Makes the read side of the order read model. Each partition keeps the index of its orders;
+ * a list merges them newest first, and its cursor (an order id, a ULID) is a place in every
+ * partition's index at once.
+ */
 export function createOrderStore(redis: RedisClient, keys: Keys): OrderStore {
+  const partitionCount = keys.partitions.length;
+  const indexOf = (partition: PartitionKeys, status: OrderStatus | undefined) =>
+    status ? partition.ordersByStatus(status) : partition.orders;
+
   async function getMany(orderIds: readonly string[]): Promise<Order[]> {
     const hashes = await Promise.all(orderIds.map((id) => redis.hgetall(keys.order(id))));
     return hashes.flatMap((hash) => orderFromHash(hash) ?? []);
@@ -49,26 +61,15 @@ export function createOrderStore(redis: RedisClient, keys: Keys): OrderStore {
    * would make it logarithmic.
    */
   async function listOfCustomer(
-    index: string,
+    status: OrderStatus | undefined,
     customerId: string,
     first: number,
     after: string | undefined,
   ): Promise<OrderPage> {
-    const chunkSize = 1_000;
-    const matching: string[] = [];
-    let upper = "+";
-    for (;;) {
-      const ids = await redis.zrevrangebylex(index, upper, "-", "LIMIT", 0, chunkSize);
-      if (ids.length === 0) break;
-      const pipeline = redis.pipeline();
-      for (const id of ids) pipeline.hget(keys.order(id), "customerId");
-      const owners = (await pipeline.exec()) ?? [];
-      ids.forEach((id, i) => {
-        if (owners[i]?.[1] === customerId) matching.push(id);
-      });
-      if (ids.length < chunkSize) break;
-      upper = `(${ids.at(-1)}`;
-    }
+    const perPartition = await Promise.all(
+      keys.partitions.map((partition) => customerIdsIn(indexOf(partition, status), customerId)),
+    );
+    const matching = newestFirst(perPartition.flat());
     const start = after === undefined ? 0 : matching.findIndex((id) => id < after);
     const rest = start < 0 ? [] : matching.slice(start);
     const pageIds = rest.slice(0, first);
@@ -80,22 +81,58 @@ export function createOrderStore(redis: RedisClient, keys: Keys): OrderStore {
     };
   }
 
+  /** One customer's order ids in one partition's index, newest first. */
+  async function customerIdsIn(index: string, customerId: string): Promise<string[]> {
+    const chunkSize = 1_000;
+    const matching: string[] = [];
+    let upper = "+";
+    for (;;) {
+      const ids = await redis.zrevrangebylex(index, upper, "-", "LIMIT", 0, chunkSize);
+      if (ids.length === 0) break;
+      // Every order of the chunk is in this partition's slot, as a cluster pipeline requires.
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hget(keys.order(id), "customerId");
+      const owners = (await pipeline.exec()) ?? [];
+      ids.forEach((id, i) => {
+        if (owners[i]?.[1] === customerId) matching.push(id);
+      });
+      if (ids.length < chunkSize) break;
+      upper = `(${ids.at(-1)}`;
+    }
+    return matching;
+  }
+
   return {
     async get(orderId) {
       return orderFromHash(await redis.hgetall(keys.order(orderId)));
     },
     async history(orderId) {
+      const partition = keys.forOrder(orderId).index;
       const entries = await redis.lrange(keys.orderEvents(orderId), 0, -1);
-      return entries.map(parseStoredEvent);
+      const events = entries.map((entry) => parseStoredEvent(entry, partition));
+      if (partitionCount > 1) {
+        const start = feedStart(partitionCount);
+        for (const event of events) {
+          event.cursor = encodeCursor(advance(start, partition, event.entryId));
+        }
+      }
+      return events;
     },
     async list({ first, after, status, customerId }) {
-      const index = status ? keys.ordersByStatus(status) : keys.orders;
-      if (customerId !== undefined) return listOfCustomer(index, customerId, first, after);
+      if (customerId !== undefined) return listOfCustomer(status, customerId, first, after);
       // Every member has score 0, so the lexicographic order is the ids' (ULIDs: by time).
-      const [ids, totalCount] = await Promise.all([
-        redis.zrevrangebylex(index, after ? `(${after}` : "+", "-", "LIMIT", 0, first + 1),
-        redis.zcard(index),
-      ]);
+      const pages = await Promise.all(
+        keys.partitions.map(async (partition) => {
+          const index = indexOf(partition, status);
+          const [ids, count] = await Promise.all([
+            redis.zrevrangebylex(index, after ? `(${after}` : "+", "-", "LIMIT", 0, first + 1),
+            redis.zcard(index),
+          ]);
+          return { ids, count };
+        }),
+      );
+      const ids = newestFirst(pages.flatMap((page) => page.ids)).slice(0, first + 1);
+      const totalCount = pages.reduce((sum, page) => sum + page.count, 0);
       const pageIds = ids.slice(0, first);
       return {
         orders: await getMany(pageIds),
@@ -105,4 +142,9 @@ export function createOrderStore(redis: RedisClient, keys: Keys): OrderStore {
       };
     },
   };
+}
+
+/** Order ids newest first: ULIDs sort by time as text. */
+function newestFirst(ids: string[]): string[] {
+  return ids.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
 }

@@ -57,11 +57,12 @@ export async function storeNewOrder(
   order: NewOrder,
 ): Promise<StoreOutcome> {
   const { event, idempotency } = order;
+  const partition = keys.forOrder(event.orderId);
   const orderKeys = [
     keys.order(event.orderId),
-    keys.orders,
-    keys.ordersByStatus("PENDING"),
-    keys.stream("order.created"),
+    partition.orders,
+    partition.ordersByStatus("PENDING"),
+    partition.stream("order.created"),
     ...(idempotency ? [idempotency.key] : []),
   ];
   const [kind, orderId] = await placeOrderScript.run(redis, orderKeys, [

@@ -1,6 +1,13 @@
 import { createHash } from "node:crypto";
 import { createPriceBook, type Price } from "@conveyor/catalog";
-import { createEvent, createUlidFactory, type Keys, type OrderLine } from "@conveyor/contract";
+import {
+  createEvent,
+  createUlidFactory,
+  idInPartition,
+  type Keys,
+  type OrderLine,
+  partitionOfIdempotencyKey,
+} from "@conveyor/contract";
 import type { RedisClient } from "@conveyor/runtime";
 import { withProducerSpans } from "@conveyor/runtime";
 import { gatewayError } from "../errors.ts";
@@ -73,6 +80,16 @@ function newOrderOf(event: NewOrder["event"], traceId: string | null): Order {
  */
 export function createOrderPlacer(options: OrderPlacerOptions): PlaceOrder {
   const { redis, keys, orders, idempotencyTtlSeconds } = options;
+  const partitionCount = keys.partitions.length;
+
+  /**
+   * A new order id in the partition of an idempotency key: the key and the order it names are
+   * written by one script, so they share a partition, which the key (what a retry knows) picks.
+   */
+  function orderIdFor(customerId: string, idempotencyKey: string): string {
+    const partition = partitionOfIdempotencyKey(customerId, idempotencyKey, partitionCount);
+    return idInPartition(nextOrderId, partition, partitionCount);
+  }
   const priceBook = createPriceBook(redis, keys, { maxAgeMs: options.priceMaxAgeMs });
 
   async function price(
@@ -120,9 +137,13 @@ export function createOrderPlacer(options: OrderPlacerOptions): PlaceOrder {
     }
     const input = parsed.data;
     const { lines, totalCents, currency } = await price(input);
+    // Encoded so that ":" in either part cannot make two customers' keys collide.
+    const idempotencyParts = input.idempotencyKey
+      ? ([encodeURIComponent(input.customerId), encodeURIComponent(input.idempotencyKey)] as const)
+      : undefined;
     const event = createEvent({
       type: "order.created",
-      orderId: nextOrderId(),
+      orderId: idempotencyParts ? orderIdFor(...idempotencyParts) : nextOrderId(),
       producer: "gateway",
       data: {
         customerId: input.customerId,
@@ -132,13 +153,9 @@ export function createOrderPlacer(options: OrderPlacerOptions): PlaceOrder {
         paymentToken: input.paymentToken,
       },
     });
-    const idempotency: NewOrder["idempotency"] = input.idempotencyKey
+    const idempotency: NewOrder["idempotency"] = idempotencyParts
       ? {
-          // Encoded so that ":" in either part cannot make two customers' keys collide.
-          key: keys.idempotency(
-            encodeURIComponent(input.customerId),
-            encodeURIComponent(input.idempotencyKey),
-          ),
+          key: keys.forOrder(event.orderId).idempotency(...idempotencyParts),
           requestHash: requestHashOf(input),
           ttlSeconds: idempotencyTtlSeconds,
         }

@@ -1,7 +1,7 @@
 import { createKeys } from "@conveyor/contract";
 import { createRedis } from "@conveyor/runtime";
 import { uniquePrefix } from "@conveyor/testkit";
-import { afterAll, describe, expect, inject, it, onTestFinished } from "vitest";
+import { describe, expect, inject, it, onTestFinished } from "vitest";
 import { PLACE_ORDER, startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 import { createRateLimiter, type RateLimitDecision } from "./rate-limit.ts";
 
@@ -110,14 +110,11 @@ describe("placeOrder rate limit", () => {
   });
 });
 
-const redis = createRedis(inject("redisUrl"), "commands", "rate-limit-test");
-afterAll(() => redis.disconnect());
-
 /** A limiter on its own prefix with a clock the test moves. */
 function limiterAt(limitPerMinute: number) {
   const clock = { now: 0 };
   const limiter = createRateLimiter({
-    redis,
+    openConnection: () => createRedis(inject("redisUrl"), "unpipelined", "rate-limit-test"),
     keyPrefix: createKeys(uniquePrefix("limit")).rateLimit("placeOrder"),
     limitPerMinute,
     now: () => clock.now,

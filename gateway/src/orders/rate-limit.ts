@@ -1,4 +1,4 @@
-import type { RedisClient } from "@conveyor/runtime";
+import { closeRedis, type RedisClient } from "@conveyor/runtime";
 import { RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 
 /** What a rate limiter decided for one call. */
@@ -17,8 +17,8 @@ export interface RateLimiter {
 
 /** Options of {@link createRateLimiter}. */
 export interface RateLimiterOptions {
-  /** The gateway's connection; the limiter opens its own from it (see below). */
-  redis: RedisClient;
+  /** Opens the limiter's own connection, without automatic pipelining (see below); it owns it. */
+  openConnection: () => RedisClient;
   /** Where the counters live: `keys.rateLimit(name)`, e.g. for `placeOrder`. */
   keyPrefix: string;
   /** Calls per client per minute; 0 = unlimited (and no Redis call at all). */
@@ -50,10 +50,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const { limitPerMinute: limit } = options;
   const now = options.now ?? Date.now;
   if (limit === 0) return { tryTake: async () => ({ isAllowed: true }), stop: async () => {} };
-  const connection = options.redis.duplicate({
-    enableAutoPipelining: false,
-    connectionName: `${options.redis.options.connectionName ?? "gateway"}:rate-limit`,
-  });
+  const connection = options.openConnection();
   // Commands fail (and reach the caller) while Redis is away; the events need no listener.
   connection.on("error", () => {});
   const counters = new RateLimiterRedis({
@@ -101,10 +98,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       };
     },
     stop() {
-      stopping ??= connection.quit().then(
-        () => {},
-        () => connection.disconnect(),
-      );
+      stopping ??= closeRedis(connection);
       return stopping;
     },
   };

@@ -1,4 +1,4 @@
-import type { Keys } from "@conveyor/contract";
+import type { Keys, PartitionKeys } from "@conveyor/contract";
 import type { RedisClient } from "@conveyor/runtime";
 import { defineScript } from "@conveyor/runtime";
 import type { Projection } from "./projection.ts";
@@ -169,21 +169,22 @@ export interface ProjectedEntry {
  * Acknowledges entries of the read model's group and applies their events to their orders, in
  * one script call, each event atomically with its own ack (see the script above for the
  * resequencing rules). Resolves one outcome per entry, in order: what was done, or the error
- * that stopped that entry alone. The entries must share one group and one hash slot (every key
- * of the script shares the `{orders}` tag of the event streams; see `createKeys`).
+ * that stopped that entry alone. The entries must share one group and be of one partition
+ * (every key of the script shares the partition's hash tag; see `createKeys`).
  */
 export async function projectEvents(
   redis: RedisClient,
   keys: Keys,
+  partition: PartitionKeys,
   entries: readonly ProjectedEntry[],
   feedMaxLength: number,
 ): Promise<Array<ProjectOutcome | Error>> {
   const group = entries[0]?.delivery.group;
   if (group === undefined) return [];
   const scriptKeys = [
-    keys.feed,
-    keys.orders,
-    ...ORDER_STATUSES.map((status) => keys.ordersByStatus(status)),
+    partition.feed,
+    partition.orders,
+    ...ORDER_STATUSES.map((status) => partition.ordersByStatus(status)),
   ];
   const args = [group, String(feedMaxLength)];
   for (const { delivery, projection } of entries) {

@@ -36,7 +36,7 @@ function failureOf(reason: string, message: string): string {
 /** Works out what an event does to the read model. */
 export function projectionOf(event: EventEnvelope): Projection {
   const traceId = traceIdOf(event.traceparent);
-  const record: Omit<OrderEvent, "cursor"> = {
+  const record: Omit<OrderEvent, "cursor" | "partition" | "entryId"> = {
     id: event.id,
     type: event.type,
     orderId: event.orderId,

@@ -187,8 +187,10 @@ describe("projection script", () => {
     const { redis, keys } = connect();
     const id = testOrderId();
     const entries = await deliverAll(redis, keys, [eventsOf(id).created()]);
-    expect(await projectEvents(redis, keys, entries, 1000)).toEqual(["applied"]);
-    expect(await projectEvents(redis, keys, entries, 1000)).toEqual(["already-acknowledged"]);
+    expect(await projectEvents(redis, keys, keys.partition(0), entries, 1000)).toEqual(["applied"]);
+    expect(await projectEvents(redis, keys, keys.partition(0), entries, 1000)).toEqual([
+      "already-acknowledged",
+    ]);
     expect(await redis.llen(keys.orderEvents(id))).toBe(1);
     expect(await redis.xlen(keys.partition(0).feed)).toBe(1);
   });
@@ -198,7 +200,13 @@ describe("projection script", () => {
     const id = testOrderId();
     const base = eventsOf(id).created();
     const event = { ...base, data: { ...base.data, totalCents: Number.MAX_SAFE_INTEGER } };
-    await projectEvents(redis, keys, await deliverAll(redis, keys, [event]), 1000);
+    await projectEvents(
+      redis,
+      keys,
+      keys.partition(0),
+      await deliverAll(redis, keys, [event]),
+      1000,
+    );
     const [stored] = await redis.lrange(keys.orderEvents(id), 0, 0);
     expect(JSON.parse(stored ?? "{}").data.totalCents).toBe(Number.MAX_SAFE_INTEGER);
     expect(await redis.hget(keys.order(id), "totalCents")).toBe(String(Number.MAX_SAFE_INTEGER));
@@ -212,13 +220,13 @@ describe("projection script", () => {
     // Out of step order, with a duplicate of created, all in one batch.
     const batch = [events.reserved(), created, events.processed(), created];
     const entries = await deliverAll(redis, keys, batch);
-    expect(await projectEvents(redis, keys, entries, 1000)).toEqual([
+    expect(await projectEvents(redis, keys, keys.partition(0), entries, 1000)).toEqual([
       "stashed",
       "applied",
       "applied",
       "duplicate",
     ]);
-    expect(await projectEvents(redis, keys, entries, 1000)).toEqual(
+    expect(await projectEvents(redis, keys, keys.partition(0), entries, 1000)).toEqual(
       entries.map(() => "already-acknowledged"),
     );
     const history = (await redis.lrange(keys.orderEvents(id), 0, -1)).map((json) =>
@@ -244,7 +252,7 @@ describe("projection script", () => {
       eventsOf(broken).created(),
       eventsOf(fine).created(),
     ]);
-    const [failed, applied] = await projectEvents(redis, keys, entries, 1000);
+    const [failed, applied] = await projectEvents(redis, keys, keys.partition(0), entries, 1000);
     expect(failed).toBeInstanceOf(Error);
     expect(String(failed)).toMatch(/WRONGTYPE/);
     // It failed before its ack: still pending, so it is retried, then dead-lettered.

@@ -2,9 +2,8 @@ import { EVENT_TYPES, type Keys } from "@conveyor/contract";
 import type { RedisClient } from "@conveyor/runtime";
 import {
   type ConsumerSettings,
-  createStreamConsumer,
+  createPartitionedConsumer,
   createTickBatcher,
-  hashTagOf,
   type Logger,
   type StreamConsumer,
 } from "@conveyor/runtime";
@@ -32,19 +31,14 @@ export interface ProjectorOptions {
 }
 
 /**
- * The order read model's writer: a consumer of group `gateway` over every event stream that
- * projects each event into its order (status, history, indexes) and the feed, atomically with
- * its ack (the events of a read batch in one script call), so that any gateway replica can
- * answer queries and feed subscriptions.
+ * The order read model's writer: a consumer of group `gateway` over every event stream of every
+ * partition that projects each event into its order (status, history, indexes) and its
+ * partition's feed, atomically with its ack (the events of a read batch in one script call),
+ * so that any gateway replica can answer queries and feed subscriptions.
  */
 export function createProjector(options: ProjectorOptions): StreamConsumer {
   const { redis, keys, feedMaxLength, logger } = options;
-  // The commits of one read batch arrive in one turn: they share one script call.
-  const project = createTickBatcher(
-    (entries: ProjectedEntry[]) => projectEvents(redis, keys, entries, feedMaxLength),
-    { maxItems: MAX_EVENTS_PER_CALL, groupOf: (entry) => hashTagOf(entry.delivery.stream) },
-  );
-  return createStreamConsumer<Projection>({
+  return createPartitionedConsumer<Projection>({
     redis,
     openBlockingConnection: options.openBlockingConnection,
     keys,
@@ -53,12 +47,23 @@ export function createProjector(options: ProjectorOptions): StreamConsumer {
     streams: EVENT_TYPES,
     logger: logger.child({ component: "projector" }),
     handle: async (event) => projectionOf(event),
-    commit: async (delivery, projection) => {
-      const outcome = await project({ delivery, projection });
-      if (outcome === "applied") recordOrderOutcome(projection);
-      if (outcome !== "applied") {
-        logger.debug({ entryId: delivery.entryId, stream: delivery.stream, outcome }, "projected");
-      }
+    commitFor(partition) {
+      // The commits of one read batch arrive in one turn: they share one script call.
+      const project = createTickBatcher(
+        (entries: ProjectedEntry[]) =>
+          projectEvents(redis, keys, partition, entries, feedMaxLength),
+        { maxItems: MAX_EVENTS_PER_CALL },
+      );
+      return async (delivery, projection) => {
+        const outcome = await project({ delivery, projection });
+        if (outcome === "applied") recordOrderOutcome(projection);
+        if (outcome !== "applied") {
+          logger.debug(
+            { entryId: delivery.entryId, stream: delivery.stream, outcome },
+            "projected",
+          );
+        }
+      };
     },
   });
 }

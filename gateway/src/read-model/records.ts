@@ -1,4 +1,5 @@
 import type { EventType, OrderLine, ServiceName } from "@conveyor/contract";
+import type { FeedPosition } from "../feed/cursor.ts";
 
 /** The statuses of an order in the read model, in the order an order usually moves through them. */
 export const ORDER_STATUSES = [
@@ -17,8 +18,20 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 export interface OrderEvent {
   /** The event id (the envelope's `id`). */
   id: string;
-  /** The feed entry id of this event: the position a client resumes after. */
+  /**
+   * The position a client resumes after (see `encodeCursor`): with one partition, the event's
+   * feed entry id; with more, every partition's position once this event is delivered.
+   */
   cursor: string;
+  /** The feed partition of its order, and its entry id in that partition's feed. */
+  partition: number;
+  entryId: string;
+  /**
+   * For a live event, the event hub's position before and after it, shared by every subscriber
+   * (a subscriber at `before` moves to `after`, and the shared frame's cursor is right for it).
+   */
+  before?: FeedPosition;
+  after?: FeedPosition;
   type: EventType;
   orderId: string;
   /** The service that produced it (the envelope's `producer`). */
@@ -58,19 +71,27 @@ export function traceIdOf(traceparent: string | undefined): string | null {
   return traceId && !/^0+$/.test(traceId) ? traceId : null;
 }
 
-/** Parses an event as stored in an order's history list (JSON with its cursor). */
-export function parseStoredEvent(json: string): OrderEvent {
-  return JSON.parse(json) as OrderEvent;
+/** An event as projected: what the feed entry's record and the history list hold. */
+type StoredEvent = Omit<OrderEvent, "cursor" | "partition" | "entryId" | "before" | "after">;
+
+/**
+ * Parses an event as stored in an order's history list: JSON with its feed entry id (under
+ * `cursor`, which is the whole cursor with one partition).
+ */
+export function parseStoredEvent(json: string, partition: number): OrderEvent {
+  const stored = JSON.parse(json) as StoredEvent & { cursor: string };
+  return { ...stored, partition, entryId: stored.cursor };
 }
 
-/** Rebuilds an event from a feed entry: its fields carry the record, its id is the cursor. */
+/** Rebuilds an event from a feed entry: its fields carry the record; its cursor is the entry id. */
 export function eventFromFeedEntry(
+  partition: number,
   entryId: string,
   fields: Readonly<Record<string, string>>,
 ): OrderEvent | undefined {
   if (fields.record === undefined) return undefined;
   try {
-    return { ...(JSON.parse(fields.record) as Omit<OrderEvent, "cursor">), cursor: entryId };
+    return { ...(JSON.parse(fields.record) as StoredEvent), cursor: entryId, partition, entryId };
   } catch {
     return undefined;
   }

@@ -1,8 +1,9 @@
+import type { FeedPosition } from "../feed/cursor.ts";
 import type { EventHub, HubSubscription } from "../feed/event-hub.ts";
 import type { OrderEvent } from "../read-model/records.ts";
 import type { Member } from "./member.ts";
 
-/** Frames kept per cohort for the members still catching up (by cursor, newest last). */
+/** Frames kept per cohort for the members still catching up (newest last). */
 const RECENT_FRAMES = 256;
 
 /**
@@ -33,8 +34,8 @@ export interface Cohort<TFrame> {
   leave(member: Member<TFrame>): void;
   /** The frame of an event: rendered once, then reused by every member that needs it. */
   frameOf(event: OrderEvent): TFrame;
-  /** The cursor of the last live event dispatched: every later event reaches the members. */
-  readonly position: string;
+  /** The hub's position: every later event reaches the members. */
+  readonly position: FeedPosition;
   readonly size: number;
   /** Executions so far (one per distinct event, however many members). */
   readonly executions: number;
@@ -55,11 +56,14 @@ export function createCohort<TFrame>(options: CohortOptions<TFrame>): Cohort<TFr
   let executions = 0;
 
   function frameOf(event: OrderEvent): TFrame {
-    const known = recent.get(event.cursor);
+    // The cursor names the event's entry in its partition, and is the only part of the frame
+    // that differs between members: with the partition, it names the frame.
+    const key = `${event.partition}|${event.cursor}`;
+    const known = recent.get(key);
     if (known !== undefined) return known;
     const frame = options.render(event);
     executions += 1;
-    recent.set(event.cursor, frame);
+    recent.set(key, frame);
     if (recent.size > RECENT_FRAMES) recent.delete(recent.keys().next().value as string);
     return frame;
   }

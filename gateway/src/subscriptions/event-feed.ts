@@ -1,3 +1,4 @@
+import type { FeedPosition } from "../feed/cursor.ts";
 import type { EventHub } from "../feed/event-hub.ts";
 import type { OrderEvent } from "../read-model/records.ts";
 import { type CatchUp, createMember } from "./member.ts";
@@ -20,9 +21,9 @@ export interface EventFeed extends AsyncIterable<StreamItem> {
   readonly after: string | undefined;
   /**
    * Checks the arguments (throwing a coded GraphQL error), then reads what came before
-   * `position`, the cursor of the last live event the subscriber will not receive live.
+   * `position`, the hub's position when the subscriber joined: what it will not receive live.
    */
-  catchUp(position: string): Promise<CatchUp>;
+  catchUp(position: FeedPosition): Promise<CatchUp>;
   /** Live events one subscriber may have waiting before it is closed as too slow. */
   readonly capacity: number;
   /** The error ending a subscriber that overflowed, given the cursor to resume after. */
@@ -39,7 +40,7 @@ export interface EventFeedOptions {
   hub: EventHub;
   orderId: string | undefined;
   after: string | undefined;
-  catchUp(position: string): Promise<CatchUp>;
+  catchUp(position: FeedPosition): Promise<CatchUp>;
   /** Live events one subscriber may have waiting before it is closed as too slow. */
   capacity: number;
   overflowError(lastCursor: string | undefined): Error;
@@ -75,6 +76,7 @@ function iterate(options: EventFeedOptions): AsyncIterableIterator<StreamItem> {
   const member = createMember<undefined>({
     capacity: options.capacity,
     after: options.after,
+    isWholeFeed: options.orderId === undefined,
     render: () => undefined,
     catchUp: () => options.catchUp(subscription.position),
     detach: () => subscription.unsubscribe(),

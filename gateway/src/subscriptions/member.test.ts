@@ -44,9 +44,13 @@ function member(
   return createMember<string>({
     capacity: 10,
     after: undefined,
+    isWholeFeed: true,
     sink,
     render: (e) => `history ${e.cursor}`,
-    catchUp: async (): Promise<CatchUp> => ({ events: (history ?? []).values() }),
+    catchUp: async (): Promise<CatchUp> => ({
+      from: [rest.after ?? "0-0"],
+      events: (history ?? []).values(),
+    }),
     detach: () => {},
     overflowError: (last) => new Error(`slow after ${last}`),
     ...rest,
@@ -86,7 +90,7 @@ describe("subscription member", () => {
 
   it("starts live from the position it is given when there is no history", async () => {
     const out = recordingSink();
-    const subscriber = member(out.sink, { catchUp: async () => ({ startAfter: "5-0" }) });
+    const subscriber = member(out.sink, { catchUp: async () => ({ from: ["5-0"] }) });
     subscriber.offer(event("4-0"), "live 4-0");
     subscriber.offer(event("6-0"), "live 6-0");
     await subscriber.start();

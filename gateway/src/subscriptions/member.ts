@@ -1,4 +1,10 @@
-import { isAfter } from "../feed/cursor.ts";
+import {
+  advance,
+  compareCursors,
+  encodeCursor,
+  type FeedPosition,
+  isSamePosition,
+} from "../feed/cursor.ts";
 import type { OrderEvent } from "../read-model/records.ts";
 
 /** Where one subscriber's frames go: a connection's event stream, or an async iterator. */
@@ -15,20 +21,25 @@ export interface MemberSink<TFrame> {
 
 /** What opening a subscription's history gives back. */
 export interface CatchUp {
+  /** Where delivery starts: the subscriber's `after`, or the live position, or the start. */
+  from: FeedPosition;
   /** Events from before the live position, read after the member joined the live source. */
   events?: AsyncIterator<OrderEvent> | Iterator<OrderEvent> | undefined;
-  /** Where delivery starts when the subscriber gave no `after` (the live position). */
-  startAfter?: string | undefined;
 }
 
 /** Options of {@link createMember}. */
 export interface MemberOptions<TFrame> {
   /** Live events that may wait (while catching up or while the sink is full) before overflow. */
   capacity: number;
-  /** Deliver only events after this cursor. */
+  /** The cursor the subscriber asked to start after, as given (until the history is opened). */
   after: string | undefined;
+  /**
+   * Whether it follows every event (then its cursors must cover every partition) rather than
+   * one order's (whose events are all in one partition).
+   */
+  isWholeFeed: boolean;
   sink: MemberSink<TFrame>;
-  /** The frame of an event read while catching up (live frames come rendered). */
+  /** The frame of an event whose cursor is this member's own (live frames come rendered). */
   render(event: OrderEvent): TFrame;
   /**
    * Reads what came before the live position. Called once the member receives live events, so
@@ -57,25 +68,46 @@ export interface Member<TFrame> {
 
 /**
  * One subscriber's delivery: its history first, then live events, each at most once and in
- * cursor order (an event goes out only if its cursor is after the last one delivered, which
- * removes the overlap where history and live events meet). Live events arrive already rendered
- * and, while the member is live and its sink has room, are written synchronously: no promise,
- * no copy. While it catches up or its client reads slowly they wait in a bounded backlog; when
- * that overflows the member ends alone, with an error saying where to resume.
+ * order per partition (an event goes out only if it is after the member's position in its
+ * partition, which removes the overlap where history and live events meet). Live events arrive
+ * already rendered and, while the member is live and its sink has room, are written
+ * synchronously: no promise, no copy. While it catches up or its client reads slowly they wait
+ * in a bounded backlog; when that overflows the member ends alone, with an error saying where
+ * to resume.
+ *
+ * A live event's shared frame carries the hub's position after it. A member of the whole feed
+ * that is at the hub's position before it (always, once caught up) takes it as is; one that is
+ * not (it resumed from a cursor ahead of this hub in some partition) gets a frame with its own
+ * cursor, so that no cursor it is given ever goes back.
  */
 export function createMember<TFrame>(options: MemberOptions<TFrame>): Member<TFrame> {
-  const { capacity, sink } = options;
-  let lastCursor = options.after;
-  let backlog: Array<[OrderEvent, TFrame]> = [];
+  const { capacity, sink, isWholeFeed } = options;
+  let position: FeedPosition | undefined;
+  let backlog: Array<[OrderEvent, TFrame | undefined]> = [];
   let isLive = false;
   let isDraining = false;
   let isClosed = false;
   let history: CatchUp["events"];
 
-  function deliver(event: OrderEvent, frame: TFrame): void {
-    if (!isAfter(event.cursor, lastCursor)) return;
-    lastCursor = event.cursor;
-    sink.write(event, frame);
+  /** Writes an event unless it was delivered already; `frame` is the shared frame of a live one. */
+  function deliver(event: OrderEvent, frame: TFrame | undefined): void {
+    const at = position as FeedPosition;
+    const { partition, entryId } = event;
+    if (compareCursors(entryId, at[partition] as string) <= 0) return;
+    if (frame !== undefined && event.after && (event.before === at || !isWholeFeed)) {
+      position = isWholeFeed ? event.after : advance(at, partition, entryId);
+      sink.write(event, frame);
+      return;
+    }
+    const next = advance(at, partition, entryId);
+    if (frame !== undefined && event.after && isSamePosition(next, event.after)) {
+      position = event.after;
+      sink.write(event, frame);
+      return;
+    }
+    position = next;
+    const own = { ...event, cursor: encodeCursor(next) };
+    sink.write(own, options.render(own));
   }
 
   function stop(): void {
@@ -107,9 +139,11 @@ export function createMember<TFrame>(options: MemberOptions<TFrame>): Member<TFr
     }
   }
 
+  const lastCursor = () => (position ? encodeCursor(position) : options.after);
+
   return {
     get lastCursor() {
-      return lastCursor;
+      return lastCursor();
     },
     offer(event, frame) {
       if (isClosed) return;
@@ -118,7 +152,7 @@ export function createMember<TFrame>(options: MemberOptions<TFrame>): Member<TFr
         return;
       }
       if (backlog.length >= capacity) {
-        end(options.overflowError(lastCursor));
+        end(options.overflowError(lastCursor()));
         return;
       }
       backlog.push([event, frame]);
@@ -127,15 +161,14 @@ export function createMember<TFrame>(options: MemberOptions<TFrame>): Member<TFr
     async start() {
       try {
         const opened = await options.catchUp();
-        lastCursor ??= opened.startAfter;
+        position = opened.from;
         history = opened.events;
         while (history && !isClosed) {
           const result = await history.next();
           if (result.done || isClosed) break;
-          if (!isAfter(result.value.cursor, lastCursor)) continue;
           if (!sink.isReady()) await sink.whenReady();
           if (isClosed) break;
-          deliver(result.value, options.render(result.value));
+          deliver(result.value, undefined);
         }
       } catch (error) {
         end(error instanceof Error ? error : new Error(String(error)));

@@ -11,6 +11,7 @@ import {
   print,
 } from "graphql";
 import type { MaskError } from "graphql-yoga";
+import type { FeedPosition } from "../feed/cursor.ts";
 import type { EventHub } from "../feed/event-hub.ts";
 import { recordSubscriptionEnd } from "../metrics.ts";
 import type { OrderEvent } from "../read-model/records.ts";
@@ -221,10 +222,11 @@ export function createSubscriptionMultiplexer(
           target.onEnd?.();
         };
         const cohort = cohortFor(key, feed, args);
-        let position = "";
+        let position: FeedPosition = [];
         const member = createMember<EventFrame>({
           capacity: feed.capacity,
           after: feed.after,
+          isWholeFeed: feed.orderId === undefined,
           sink: sinkFor({ ...target, onEnd }, args),
           render: cohort.frameOf,
           catchUp: () => feed.catchUp(position),

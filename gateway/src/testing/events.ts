@@ -79,11 +79,17 @@ export function testOrderId(): string {
   }).id;
 }
 
-/** A projected event as subscribers get it, at `cursor`: for tests of the fan-out's parts. */
+/**
+ * A projected event of a one-partition feed as subscribers get it live, at `cursor`: for tests
+ * of the fan-out's parts.
+ */
 export function orderEventAt(cursor: string): OrderEvent {
   return {
     id: `e${cursor}`,
     cursor,
+    partition: 0,
+    entryId: cursor,
+    after: [cursor],
     type: "order.created",
     orderId: "o1",
     service: "gateway",

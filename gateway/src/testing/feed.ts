@@ -28,5 +28,6 @@ export async function appendToFeedAtOnce(
 ): Promise<string[]> {
   const args = events.flatMap((event) => [event.type, event.orderId, projectionOf(event).record]);
   const lists = events.map((event) => keys.orderEvents(event.orderId));
-  return (await redis.eval(APPEND, 1 + lists.length, keys.feed, ...lists, ...args)) as string[];
+  const { feed } = keys.partition(0);
+  return (await redis.eval(APPEND, 1 + lists.length, feed, ...lists, ...args)) as string[];
 }

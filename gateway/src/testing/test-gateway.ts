@@ -76,9 +76,13 @@ export async function startTestGateway(
       return { status: response.status, ...(await response.json()) };
     },
     async streamLengths() {
-      const lengths = await Promise.all(
-        EVENT_TYPES.map((type) => redis.xlen(gateway.keys.stream(type))),
-      );
+      const lengthOf = async (type: EventType) => {
+        const perPartition = await Promise.all(
+          gateway.keys.partitions.map((partition) => redis.xlen(partition.stream(type))),
+        );
+        return perPartition.reduce((sum, length) => sum + length, 0);
+      };
+      const lengths = await Promise.all(EVENT_TYPES.map(lengthOf));
       return Object.fromEntries(EVENT_TYPES.map((type, i) => [type, lengths[i]])) as Record<
         EventType,
         number

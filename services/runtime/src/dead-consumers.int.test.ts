@@ -34,7 +34,8 @@ async function consumersOf(stream: string) {
 }
 
 async function streamWithGroup(label: string, entryCount: number) {
-  const stream = `${uniquePrefix(label)}stream`;
+  // Tagged like the pipeline's streams, so a stream and its lease key share a slot.
+  const stream = `${uniquePrefix(label)}{orders}:stream`;
   await redis.xgroup("CREATE", stream, "workers", "0", "MKSTREAM");
   for (let i = 0; i < entryCount; i += 1) await redis.xadd(stream, "*", "n", String(i));
   return stream;

@@ -4,8 +4,12 @@ import { Cluster, Redis, type RedisOptions } from "ioredis";
 /** A connection to a single Redis or to a Redis Cluster: every deployable works with both. */
 export type RedisClient = Redis | Cluster;
 
-/** How a connection is used: blocking reads need their own connection and no command timeout. */
-export type ConnectionRole = "commands" | "blocking";
+/**
+ * How a connection is used: blocking reads need their own connection and no command timeout;
+ * a library that loads scripts with ioredis's `defineCommand` needs one without automatic
+ * pipelining (see below).
+ */
+export type ConnectionRole = "commands" | "blocking" | "unpipelined";
 
 /** Where Redis is: a URL, and with a cluster its seed nodes (the URL then gives only credentials and TLS). */
 export interface RedisTarget {
@@ -49,9 +53,8 @@ export function createRedis(
   const options = {
     connectionName: `${name}:${role}`,
     retryStrategy: reconnectDelayMs,
-    ...(role === "blocking"
-      ? { maxRetriesPerRequest: null }
-      : { maxRetriesPerRequest: 3, enableAutoPipelining: true }),
+    ...(role === "blocking" ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 3 }),
+    enableAutoPipelining: role === "commands",
   };
   if (!target.clusterNodes) return new Redis(target.url, options);
   return new Cluster([...target.clusterNodes], {
