@@ -31,11 +31,6 @@ function compareDigits(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Whether `cursor` comes strictly after `after` (everything does when `after` is undefined). */
-export function isAfter(cursor: string, after: string | undefined): boolean {
-  return after === undefined || compareCursors(cursor, after) > 0;
-}
-
 /**
  * A position in the feed, which has one stream per partition: per partition, the entry id of
  * the last event delivered from it (`"0-0"` before the first). Shared positions are frozen.

@@ -176,7 +176,10 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
       record(groupInfos, now);
       const liveness = await Promise.all(
         groupInfos.map((info) =>
-          groupLiveness(redis, { stream: keys.partition(0).stream(info.stream), group: info.group }).catch(
+          groupLiveness(redis, {
+            stream: keys.partition(0).stream(info.stream),
+            group: info.group,
+          }).catch(
             // A group deleted meanwhile (NOGROUP): nobody works it, nothing is pending.
             () => ({ liveConsumers: 0, oldestPendingAgeMs: null }),
           ),

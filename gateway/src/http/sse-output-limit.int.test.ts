@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import { collect, EVENT_FIELDS, sseClient, waitFor } from "@conveyor/testkit";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { bigOrderCreated, testOrderId } from "../testing/events.ts";
+import { bigOrderCreated } from "../testing/events.ts";
 import { appendToFeedAtOnce } from "../testing/feed.ts";
 import { startTestGateway, type TestGateway } from "../testing/test-gateway.ts";
 

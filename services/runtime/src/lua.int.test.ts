@@ -1,3 +1,5 @@
+import { CrossSlotError } from "@conveyor/contract";
+import { uniquePrefix } from "@conveyor/testkit";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { defineScript } from "./lua.ts";
 import { createRedis } from "./redis.ts";
@@ -22,5 +24,16 @@ describe("Lua scripts on an auto-pipelined connection", () => {
         index % 3 === 0 ? [`plain-${index}`] : [`key-${index}`, `arg-${index}`],
       );
     });
+  });
+});
+
+describe("the one-slot rule", () => {
+  it("refuses a script call whose keys are in two hash slots, before it reaches Redis", async () => {
+    const increment = defineScript<number>("return redis.call('INCR', KEYS[2])");
+    const prefix = uniquePrefix("slots");
+    const [own, other] = [`${prefix}{a}:one`, `${prefix}{b}:two`];
+    await expect(increment.run(redis, [own, other], [])).rejects.toThrow(CrossSlotError);
+    expect(await redis.get(other)).toBeNull();
+    expect(await increment.run(redis, [own, `${prefix}{a}:two`], [])).toBe(1);
   });
 });
