@@ -10,11 +10,11 @@ import {
   type OrderLine,
   type PartitionKeys,
 } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 /** Adds an event to its stream, as a producer would; resolves the entry id. */
 export async function publishEvent(
-  redis: Redis,
+  redis: Redis | Cluster,
   keys: Keys,
   event: EventEnvelope,
 ): Promise<string> {
@@ -27,7 +27,7 @@ export async function publishEvent(
  * that is not a valid event: services must never publish one.
  */
 export async function readEvents<T extends EventType>(
-  redis: Redis,
+  redis: Redis | Cluster,
   keys: Keys,
   type: T,
 ): Promise<Array<EventOf<T>>> {
@@ -43,7 +43,7 @@ export async function readEvents<T extends EventType>(
 
 /** The entries of the dead-letter streams (all partitions), oldest first, as field records. */
 export async function readDeadLetters(
-  redis: Redis,
+  redis: Redis | Cluster,
   keys: Keys,
 ): Promise<Array<Record<string, string>>> {
   const entries = await allPartitions(keys, (partition) =>
@@ -70,7 +70,11 @@ function compareEntryIds(a: string, b: string): number {
 }
 
 /** How many entries of a stream a group has read but not acknowledged (0 without the group). */
-export async function pendingCount(redis: Redis, stream: string, group: string): Promise<number> {
+export async function pendingCount(
+  redis: Redis | Cluster,
+  stream: string,
+  group: string,
+): Promise<number> {
   try {
     const [count] = (await redis.xpending(stream, group)) as [number, ...unknown[]];
     return Number(count);

@@ -5,7 +5,7 @@ import {
   type EventType,
   type Keys,
 } from "@conveyor/contract";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { inject, onTestFinished } from "vitest";
 import { type ServiceProcess, spawnService } from "./process.ts";
 import { pendingCount, publishEvent, readDeadLetters, readEvents } from "./streams.ts";
@@ -20,13 +20,23 @@ export interface WorkerSpec {
   env?: Record<string, string>;
 }
 
+/** Where a test system's data lives: the run's Redis by default, or a Redis Cluster. */
+export interface TestSystemOptions {
+  /** Seed nodes of a cluster (`host:port,…`, as `REDIS_CLUSTER_NODES`). */
+  clusterNodes?: string;
+  /** `STREAM_PARTITIONS` of every process. Default 1. */
+  partitions?: number;
+}
+
 /** One test's own slice of the system: a key prefix on the run's Redis, and its processes. */
 export interface TestSystem {
   readonly redisUrl: string;
   readonly prefix: string;
   readonly keys: Keys;
-  /** A connection for the test's own reads and writes. */
-  readonly redis: Redis;
+  /** A connection for the test's own reads and writes (a cluster client on a cluster). */
+  readonly redis: Redis | Cluster;
+  /** The settings that point a process at this system's Redis, its partitions and prefix. */
+  readonly env: Readonly<Record<string, string>>;
   /** Starts a service process on this system and resolves once it is ready. */
   spawn(spec: WorkerSpec): Promise<ServiceProcess>;
   /** Adds an event to its stream, as its producer would. */
@@ -43,11 +53,20 @@ export interface TestSystem {
  * Gives the running test its own system. Every process it spawns is killed, and the connection
  * closed, when the test finishes, pass or fail; on failure the processes' logs are printed.
  */
-export function createTestSystem(label: string): TestSystem {
+export function createTestSystem(label: string, options: TestSystemOptions = {}): TestSystem {
   const redisUrl = inject("redisUrl");
   const prefix = uniquePrefix(label);
-  const keys = createKeys(prefix);
-  const redis = new Redis(redisUrl);
+  const partitions = options.partitions ?? 1;
+  const keys = createKeys(prefix, partitions);
+  const redis = options.clusterNodes
+    ? new Cluster(options.clusterNodes.split(",").map(parseNode))
+    : new Redis(redisUrl);
+  const env: Record<string, string> = {
+    REDIS_URL: redisUrl,
+    STREAM_PREFIX: prefix,
+    STREAM_PARTITIONS: String(partitions),
+    ...(options.clusterNodes ? { REDIS_CLUSTER_NODES: options.clusterNodes } : {}),
+  };
   const processes: ServiceProcess[] = [];
   onTestFinished(async (context) => {
     if (context.task.result?.state === "fail") {
@@ -63,13 +82,13 @@ export function createTestSystem(label: string): TestSystem {
     prefix,
     keys,
     redis,
+    env,
     async spawn(spec) {
       const service = await spawnService({
         name: `${spec.name}#${processes.length + 1}`,
         entry: spec.entry,
         env: {
-          REDIS_URL: redisUrl,
-          STREAM_PREFIX: prefix,
+          ...env,
           LOG_LEVEL: "warn",
           // Trimming would remove the entries that tests read back to count events.
           TRIM_INTERVAL_MS: "3600000",
@@ -90,4 +109,9 @@ export function createTestSystem(label: string): TestSystem {
       return counts.reduce((sum, count) => sum + count, 0);
     },
   };
+}
+
+function parseNode(node: string): { host: string; port: number } {
+  const at = node.lastIndexOf(":");
+  return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
 }
