@@ -10,6 +10,16 @@ describe("compareCursors", () => {
     expect(compareCursors("999999999999-0", "1000000000000-0")).toBeLessThan(0);
     expect(compareCursors("1700000000000-3", "1700000000000-3")).toBe(0);
   });
+
+  it("orders the cursors of a partitioned feed the way one subscription receives them", () => {
+    const along = ["5-0_0-0_7-0", "5-1_0-0_7-0", "5-1_6-0_7-0", "5-1_6-0_7-4", "9-0_6-0_7-4"];
+    for (let index = 1; index < along.length; index += 1) {
+      expect(compareCursors(along[index - 1] as string, along[index] as string)).toBeLessThan(0);
+      expect(compareCursors(along[index] as string, along[index - 1] as string)).toBeGreaterThan(0);
+    }
+    expect(compareCursors("5-1_6-0", "5-1_6-0")).toBe(0);
+    expect(compareCursors("5-1_6-0", "not a cursor")).toBeLessThan(0);
+  });
 });
 
 describe("mergeByCursor", () => {

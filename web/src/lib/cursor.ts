@@ -1,19 +1,35 @@
 /**
- * Event cursors are Redis stream entry ids (`<milliseconds>-<sequence>`), opaque to the API but
- * ordered. Anything that does not look like one sorts as text, after real cursors.
+ * Event cursors are opaque to the API but ordered: a Redis stream entry id
+ * (`<milliseconds>-<sequence>`) when the feed has one partition, and one entry id per partition
+ * joined by `_` when it has more. Anything that looks like neither sorts as text, after real
+ * cursors.
  */
-const CURSOR = /^(\d+)-(\d+)$/;
+const CURSOR = /^\d+-\d+(?:_\d+-\d+)*$/;
+
+/**
+ * Where a cursor is along the feed: its partitions' milliseconds summed, then their sequence
+ * numbers. Each event moves one partition forward, so along one subscription this only grows.
+ */
+function rankOf(cursor: string): [number, number] {
+  let milliseconds = 0;
+  let sequence = 0;
+  for (const entryId of cursor.split("_")) {
+    const [ms = "0", seq = "0"] = entryId.split("-");
+    milliseconds += Number(ms);
+    sequence += Number(seq);
+  }
+  return [milliseconds, sequence];
+}
 
 /** Orders two cursors: negative when `a` comes first, 0 when equal, positive otherwise. */
 export function compareCursors(a: string, b: string): number {
-  const left = CURSOR.exec(a);
-  const right = CURSOR.exec(b);
-  if (!left || !right) return left ? -1 : right ? 1 : a < b ? -1 : a > b ? 1 : 0;
-  const [, aMs = "0", aSeq = "0"] = left;
-  const [, bMs = "0", bSeq = "0"] = right;
-  if (aMs.length !== bMs.length) return aMs.length - bMs.length;
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  return Number(aSeq) - Number(bSeq);
+  const isCursorA = CURSOR.test(a);
+  const isCursorB = CURSOR.test(b);
+  if (!isCursorA || !isCursorB) return isCursorA ? -1 : isCursorB ? 1 : a < b ? -1 : a > b ? 1 : 0;
+  if (a === b) return 0;
+  const [aMs, aSeq] = rankOf(a);
+  const [bMs, bSeq] = rankOf(b);
+  return aMs !== bMs ? aMs - bMs : aSeq - bSeq;
 }
 
 /** Anything with the position of the event it stands for. */
