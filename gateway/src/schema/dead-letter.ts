@@ -4,12 +4,13 @@
  * Every field here is an operator's action, and only those: when authorization lands, one rule
  * on {@link OPERATOR_FIELDS} (or on the `isOperatorOnly` field extension) covers them all.
  */
-import { EVENT_TYPES, type EventType } from "@conveyor/contract";
+import { EVENT_TYPES, type EventType, type Keys } from "@conveyor/contract";
 import {
   type DeadLetter,
   type DeadLetterPage,
+  formatDeadLetterId,
   getDeadLetter,
-  isStreamEntryId,
+  isDeadLetterId,
   listDeadLetters,
   redeliverDeadLetter,
   redeliverDeadLetters,
@@ -35,7 +36,10 @@ export const DeadLetterRef = builder.objectRef<DeadLetter>("DeadLetter").impleme
   description:
     "An entry that could not be processed: moved out of its stream with the reason, so that the pipeline goes on. Redeliver it once its cause is fixed.",
   fields: (t) => ({
-    id: t.exposeID("id", { description: "The dead letter's id (newer ids sort later)." }),
+    id: t.exposeID("id", {
+      description:
+        "The dead letter's id: its entry id in the dead-letter stream (1700000000000-0) with one partition; with several, the partition's number, a slash and the entry id in that partition's dead-letter stream (3/1700000000000-0).",
+    }),
     stream: t.string({
       description:
         "The dotted event type of the stream it was read from (order.created, …), or the stream key if it is none of them.",
@@ -75,7 +79,8 @@ type DeadLetterConnection = DeadLetterPage & { after: string | undefined };
 const DeadLetterConnectionRef = builder
   .objectRef<DeadLetterConnection>("DeadLetterConnection")
   .implement({
-    description: "A page of dead letters, newest first (Relay-style cursor connection).",
+    description:
+      "A page of dead letters of every partition, newest first (Relay-style cursor connection): by entry id, then partition.",
     fields: (t) => ({
       edges: t.field({ type: [DeadLetterEdgeRef], resolve: (page) => page.deadLetters }),
       nodes: t.field({ type: [DeadLetterRef], resolve: (page) => page.deadLetters }),
@@ -147,8 +152,11 @@ const RedeliverDeadLettersPayloadRef = builder
     }),
   });
 
-function checkedId(id: string): string {
-  if (!isStreamEntryId(id)) throw gatewayError("BAD_USER_INPUT", "id must be a dead letter's id");
+function checkedId(keys: Keys, name: string, id: string): string {
+  if (!isDeadLetterId(keys, id)) {
+    const example = formatDeadLetterId(keys, 0, "1700000000000-0");
+    throw gatewayError("BAD_USER_INPUT", `${name} must be a dead letter's id, such as ${example}`);
+  }
   return id;
 }
 
@@ -182,7 +190,7 @@ builder.queryFields((t) => ({
       if (first < 1 || first > MAX_PAGE_SIZE) {
         throw gatewayError("BAD_USER_INPUT", `first must be between 1 and ${MAX_PAGE_SIZE}`);
       }
-      const after = args.after ? checkedId(args.after) : undefined;
+      const after = args.after ? checkedId(services.keys, "after", args.after) : undefined;
       const page = await listDeadLetters(services.redis, services.keys, { first, after });
       return { ...page, after };
     },
@@ -193,8 +201,10 @@ builder.queryFields((t) => ({
     description: "One dead letter (operator-only); null once it has been redelivered.",
     extensions: operatorOnly,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, { services }) =>
-      (await getDeadLetter(services.redis, services.keys, checkedId(String(args.id)))) ?? null,
+    resolve: async (_root, args, { services }) => {
+      const id = checkedId(services.keys, "id", String(args.id));
+      return (await getDeadLetter(services.redis, services.keys, id)) ?? null;
+    },
   }),
 }));
 
@@ -206,7 +216,7 @@ builder.mutationFields((t) => ({
     extensions: operatorOnly,
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, { services }) => {
-      const id = checkedId(String(args.id));
+      const id = checkedId(services.keys, "id", String(args.id));
       const result = await redeliverDeadLetter(services.redis, services.keys, id);
       switch (result.outcome) {
         case "redelivered":
