@@ -9,23 +9,28 @@ import { orderCreated, publishEvent, uniquePrefix } from "@conveyor/testkit";
 import { graphql } from "graphql";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import type { AuthIdentity } from "../auth/identity.ts";
 import { type GatewayContext, type GatewayServices, schema } from "./index.ts";
 
 const redis = new Redis(inject("redisUrl"));
 afterAll(() => redis.disconnect());
 
+const OPERATOR: AuthIdentity = { kind: "operator", subject: "test-operator" };
+
 /**
- * Runs an operation on the gateway's schema as an operator. The dead-letter fields use only
- * `redis` and `keys` of the services, so the test needs no whole gateway.
+ * Runs an operation on the gateway's schema, as an operator unless `auth` says otherwise. The
+ * dead-letter fields use only `redis` and `keys` of the services, so the test needs no whole
+ * gateway.
  */
 async function run<TData = Record<string, unknown>>(
   keys: Keys,
   source: string,
   variableValues?: Record<string, unknown>,
+  auth = OPERATOR,
 ) {
   const contextValue: GatewayContext = {
     services: { redis, keys } as GatewayServices,
-    auth: { kind: "operator", subject: "test-operator" },
+    auth,
     clientAddress: "127.0.0.1",
   };
   const result = await graphql({ schema, source, variableValues, contextValue });
@@ -165,6 +170,33 @@ describe("dead letter ids", () => {
       for (const operation of operations) {
         expect((await run(keys, operation, { id })).codes, operation).toEqual(["BAD_USER_INPUT"]);
       }
+    },
+  );
+});
+
+describe("dead letters' authorization", () => {
+  it.each([
+    { caller: { kind: "customer", customerId: "customer-1" }, code: "FORBIDDEN" },
+    { caller: { kind: "anonymous" }, code: "UNAUTHENTICATED" },
+  ] as const)(
+    "refuses every dead-letter field to the $caller.kind with $code",
+    async ({ caller, code }) => {
+      const keys = createKeys(uniquePrefix("gw-dl-auth"), 4);
+      const orderId = orderIn(keys, 2, "o-auth");
+      await deadLettered(keys, orderId, "not processed after 5 deliveries");
+      const [letter] = (await run<Page>(keys, PAGE)).data?.deadLetters.nodes ?? [];
+      const operations = [
+        "query ($id: ID!) { deadLetter(id: $id) { id } }",
+        "query { deadLetters { totalCount } }",
+        "mutation ($id: ID!) { redeliverDeadLetter(id: $id) { entryId } }",
+        "mutation { redeliverDeadLetters(filter: {}) { redeliveredCount } }",
+      ];
+      for (const operation of operations) {
+        const result = await run(keys, operation, { id: letter?.id }, caller);
+        expect(result.codes, operation).toEqual([code]);
+      }
+      expect(await redis.xlen(keys.partition(2).deadLetter)).toBe(1);
+      expect(await redis.xlen(keys.partition(2).stream("order.created"))).toBe(1);
     },
   );
 });
