@@ -1,8 +1,11 @@
-import { publishEvent, waitFor } from "@conveyor/testkit";
-import { describe, expect, it } from "vitest";
+import { createKeys, idInPartition } from "@conveyor/contract";
+import { createLogger } from "@conveyor/runtime";
+import { publishEvent, uniquePrefix, waitFor } from "@conveyor/testkit";
+import { Redis } from "ioredis";
+import { describe, expect, inject, it, onTestFinished } from "vitest";
 import { eventsOf, testOrderId } from "../testing/events.ts";
 import { startTestGateway } from "../testing/test-gateway.ts";
-import type { PipelineHealthReport } from "./pipeline-health.ts";
+import { createPipelineHealth, type PipelineHealthReport } from "./pipeline-health.ts";
 
 const HEALTH = /* GraphQL */ `
   {
@@ -86,5 +89,94 @@ describe("pipelineHealth", () => {
       const inventory = response.data?.pipelineHealth.services.find((s) => s.name === "inventory");
       return inventory && inventory.throughputPerSecond > 0 && inventory.lag === 2;
     });
+  });
+
+  it("adds up every partition: lengths, pending and lag summed, consumers the most on one", async () => {
+    const keys = createKeys(uniquePrefix("health-p4"), 4);
+    const redis = new Redis(inject("redisUrl"));
+    const health = createPipelineHealth({
+      redis,
+      keys,
+      logger: createLogger({ name: "health-test", level: "silent" }),
+      sampleIntervalMs: 50,
+      windowMs: 600_000,
+    });
+    onTestFinished(async () => {
+      await health.stop();
+      await redis.quit();
+    });
+    const published = [3, 1, 4, 2];
+    const read = [1, 0, 2, 1];
+    for (const partition of keys.partitions) {
+      const stream = partition.stream("order.created");
+      await redis.xgroup("CREATE", stream, "inventory", "0", "MKSTREAM");
+      for (let n = 0; n < (published[partition.index] ?? 0); n += 1) {
+        const orderId = idInPartition(testOrderId, partition.index, 4);
+        await publishEvent(redis, keys, eventsOf(orderId).created());
+      }
+      const count = read[partition.index] ?? 0;
+      if (count > 0) {
+        await redis.xreadgroup(
+          "GROUP",
+          "inventory",
+          "inv-1",
+          "COUNT",
+          count,
+          "STREAMS",
+          stream,
+          ">",
+        );
+      }
+    }
+    for (const partition of [1, 3]) {
+      await redis.xadd(keys.partition(partition).deadLetter, "*", "reason", "test");
+    }
+    for (const partition of [0, 0, 2]) {
+      await redis.xadd(keys.partition(partition).feed, "*", "type", "order.created");
+    }
+    await health.start();
+
+    const report = await health.report();
+    const lengths = Object.fromEntries(report.streams.map((s) => [s.name, s.length]));
+    expect(lengths).toEqual({
+      "order.created": 10,
+      "inventory.reserved": 0,
+      "inventory.rejected": 0,
+      "payment.processed": 0,
+      "payment.failed": 0,
+      "inventory.released": 0,
+      "shipment.created": 0,
+      "dead-letter": 2,
+      feed: 3,
+    });
+    expect(report.deadLetterCount).toBe(2);
+    // One group per event type and service, however many partitions hold it.
+    expect(report.groups).toEqual([
+      {
+        stream: "order.created",
+        group: "inventory",
+        // inv-1 joined the group on three partitions: still one consumer.
+        consumers: 1,
+        pending: 4,
+        lag: 6,
+        throughputPerSecond: 0,
+        liveConsumers: 0,
+        oldestPendingAgeMs: expect.any(Number),
+      },
+    ]);
+    expect(report.services).toEqual([
+      { name: "inventory", consumers: 1, pending: 4, lag: 6, throughputPerSecond: 0 },
+    ]);
+
+    // Reads on two partitions add up to the group's throughput, and take its lag down.
+    for (const partition of [1, 2]) {
+      const stream = keys.partition(partition).stream("order.created");
+      await redis.xreadgroup("GROUP", "inventory", "inv-1", "COUNT", 1, "STREAMS", stream, ">");
+    }
+    const later = await waitFor("throughput over partitions", async () => {
+      const [group] = (await health.report()).groups;
+      return group && group.throughputPerSecond > 0 ? group : undefined;
+    });
+    expect(later).toMatchObject({ pending: 6, lag: 4, consumers: 1 });
   });
 });

@@ -1,19 +1,27 @@
-import { EVENT_TYPES, type EventType, type Keys } from "@conveyor/contract";
+import { EVENT_TYPES, type EventType, type Keys, type PartitionKeys } from "@conveyor/contract";
 import type { RedisClient } from "@conveyor/runtime";
 import { groupLiveness, type Logger, replyToRecord } from "@conveyor/runtime";
+import { totalOverPartitions } from "./partition-totals.ts";
 
-/** One stream and how many entries it holds. */
+/** One stream, over every partition, and how many entries it holds. */
 export interface StreamHealth {
   /** The event type, or `dead-letter`, or `feed`. */
   name: string;
+  /** Entries in the stream of every partition, added up. */
   length: number;
 }
 
-/** One consumer group on one stream. */
+/**
+ * One consumer group on one event type's stream, over every partition (see
+ * {@link totalOverPartitions} for how partitions add up).
+ */
 export interface GroupHealth {
   stream: EventType;
   group: string;
-  /** Consumers registered in the group (including ones that stopped and were not removed). */
+  /**
+   * Consumers registered in the group (including ones that stopped and were not removed): the
+   * most on any one partition, as every replica joins each.
+   */
   consumers: number;
   /** Entries delivered and not yet acknowledged. */
   pending: number;
@@ -21,7 +29,10 @@ export interface GroupHealth {
   lag: number | null;
   /** Entries the group read per second over the recent window. */
   throughputPerSecond: number;
-  /** Consumers running now (holding a live lease); 0 means nobody works this group's entries. */
+  /**
+   * Consumers running now (holding a live lease), on the partition with the fewest: 0 means
+   * nobody works some of this group's entries.
+   */
   liveConsumers: number;
   /** Age of the oldest entry delivered and not yet acknowledged; null when nothing is pending. */
   oldestPendingAgeMs: number | null;
@@ -65,7 +76,9 @@ export interface PipelineHealth {
   report(): Promise<PipelineHealthReport>;
 }
 
+/** One group on one partition's stream of an event type. */
 interface GroupInfo {
+  partition: PartitionKeys;
   stream: EventType;
   group: string;
   consumers: number;
@@ -86,7 +99,8 @@ function numberOrNull(value: unknown): number | null {
 /**
  * Reports stream lengths, each consumer group's consumers, pending entries and lag (from
  * `XINFO GROUPS`), and its throughput: the growth of the group's `entries-read` over a short
- * rolling window, sampled in this process. Nothing is stored in Redis for it.
+ * rolling window, sampled in this process. Nothing is stored in Redis for it. Every figure is
+ * read per partition and reported over all of them.
  */
 export function createPipelineHealth(options: PipelineHealthOptions): PipelineHealth {
   const { redis, keys, sampleIntervalMs, windowMs } = options;
@@ -96,33 +110,42 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
 
   async function readGroups(): Promise<GroupInfo[]> {
     const perStream = await Promise.all(
-      EVENT_TYPES.map(async (stream) => {
-        const groups = (await redis
-          .xinfo("GROUPS", keys.partition(0).stream(stream))
-          .catch(() => [])) as unknown[];
-        return groups.map((raw): GroupInfo => {
-          const info = replyToRecord(raw);
-          return {
-            stream,
-            group: String(info.name),
-            consumers: Number(info.consumers ?? 0),
-            pending: Number(info.pending ?? 0),
-            lag: numberOrNull(info.lag),
-            // A group that never read reports no entries-read (nil) rather than 0.
-            entriesRead:
-              numberOrNull(info["entries-read"]) ??
-              (info["last-delivered-id"] === "0-0" ? 0 : null),
-          };
-        });
-      }),
+      EVENT_TYPES.flatMap((stream) =>
+        keys.partitions.map((partition) => readGroupsOf(partition, stream)),
+      ),
     );
     return perStream.flat();
+  }
+
+  async function readGroupsOf(partition: PartitionKeys, stream: EventType): Promise<GroupInfo[]> {
+    const groups = (await redis
+      .xinfo("GROUPS", partition.stream(stream))
+      .catch(() => [])) as unknown[];
+    return groups.map((raw): GroupInfo => {
+      const info = replyToRecord(raw);
+      return {
+        partition,
+        stream,
+        group: String(info.name),
+        consumers: Number(info.consumers ?? 0),
+        pending: Number(info.pending ?? 0),
+        lag: numberOrNull(info.lag),
+        // A group that never read reports no entries-read (nil) rather than 0.
+        entriesRead:
+          numberOrNull(info["entries-read"]) ?? (info["last-delivered-id"] === "0-0" ? 0 : null),
+      };
+    });
+  }
+
+  /** The key of a group's throughput samples: one series per partition. */
+  function seriesId(group: GroupInfo): string {
+    return `${group.partition.index}|${group.stream}|${group.group}`;
   }
 
   function record(groups: readonly GroupInfo[], atMs: number): void {
     for (const group of groups) {
       if (group.entriesRead === null) continue;
-      const id = `${group.stream}|${group.group}`;
+      const id = seriesId(group);
       const series = samples.get(id) ?? [];
       series.push({ atMs, entriesRead: group.entriesRead });
       while (series.length > 2 && (series[0] as Sample).atMs < atMs - windowMs) series.shift();
@@ -131,7 +154,7 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
   }
 
   function throughputOf(group: GroupInfo): number {
-    const series = samples.get(`${group.stream}|${group.group}`);
+    const series = samples.get(seriesId(group));
     const first = series?.[0];
     const last = series?.at(-1);
     if (!first || !last || last.atMs <= first.atMs) return 0;
@@ -163,13 +186,22 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
       await sampling;
     },
     async report() {
-      const named: Array<[string, string]> = [
-        ...EVENT_TYPES.map((type): [string, string] => [type, keys.partition(0).stream(type)]),
-        ["dead-letter", keys.partition(0).deadLetter],
-        ["feed", keys.partition(0).feed],
+      const named: Array<readonly [name: string, keyOf: (partition: PartitionKeys) => string]> = [
+        ...EVENT_TYPES.map(
+          (type) => [type, (partition: PartitionKeys) => partition.stream(type)] as const,
+        ),
+        ["dead-letter", (partition) => partition.deadLetter],
+        ["feed", (partition) => partition.feed],
       ];
       const [lengths, groupInfos] = await Promise.all([
-        Promise.all(named.map(([, key]) => redis.xlen(key))),
+        Promise.all(
+          named.map(async ([, keyOf]) => {
+            const perPartition = await Promise.all(
+              keys.partitions.map((partition) => redis.xlen(keyOf(partition))),
+            );
+            return perPartition.reduce((sum, length) => sum + length, 0);
+          }),
+        ),
         readGroups(),
       ]);
       const now = Date.now();
@@ -177,7 +209,7 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
       const liveness = await Promise.all(
         groupInfos.map((info) =>
           groupLiveness(redis, {
-            stream: keys.partition(0).stream(info.stream),
+            stream: info.partition.stream(info.stream),
             group: info.group,
           }).catch(
             // A group deleted meanwhile (NOGROUP): nobody works it, nothing is pending.
@@ -185,7 +217,7 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
           ),
         ),
       );
-      const groups = groupInfos.map(
+      const perPartition = groupInfos.map(
         (info, index): GroupHealth => ({
           stream: info.stream,
           group: info.group,
@@ -197,6 +229,7 @@ export function createPipelineHealth(options: PipelineHealthOptions): PipelineHe
           oldestPendingAgeMs: liveness[index]?.oldestPendingAgeMs ?? null,
         }),
       );
+      const groups = totalOverPartitions(perPartition);
       const services = new Map<string, ServiceHealth>();
       for (const group of groups) {
         const service = services.get(group.group) ?? {

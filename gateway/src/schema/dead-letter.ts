@@ -1,19 +1,21 @@
 /**
  * The operator's dead-letter tools: look at what could not be processed, and send it back.
  *
- * Every field here is an operator's action, and only those: when authorization lands, one rule
- * on {@link OPERATOR_FIELDS} (or on the `isOperatorOnly` field extension) covers them all.
+ * Every field here is an operator's action, and only those: each runs the `operatorOnly` rule
+ * first (a dead letter holds any customer's order), as {@link OPERATOR_FIELDS} lists.
  */
-import { EVENT_TYPES, type EventType } from "@conveyor/contract";
+import { EVENT_TYPES, type EventType, type Keys } from "@conveyor/contract";
 import {
   type DeadLetter,
   type DeadLetterPage,
+  formatDeadLetterId,
   getDeadLetter,
-  isStreamEntryId,
+  isDeadLetterId,
   listDeadLetters,
   redeliverDeadLetter,
   redeliverDeadLetters,
 } from "@conveyor/runtime";
+import { operatorOnly } from "../auth/rules.ts";
 import { gatewayError } from "../errors.ts";
 import { builder } from "./builder.ts";
 import { PageInfoRef } from "./order.ts";
@@ -21,21 +23,24 @@ import { PageInfoRef } from "./order.ts";
 const MAX_PAGE_SIZE = 100;
 const MAX_REDRIVE_LIMIT = 1_000;
 
-/** The root fields of this file, for an authorization rule: every one is operator-only. */
+/** The root fields of this file: every one is operator-only. */
 export const OPERATOR_FIELDS = {
   Query: ["deadLetters", "deadLetter"],
   Mutation: ["redeliverDeadLetter", "redeliverDeadLetters"],
 } as const;
 
-/** Marks a field as an operator's (read by the authorization rule when it lands). */
-const operatorOnly = { isOperatorOnly: true } as const;
+/** Marks a field as an operator's, for tools that read the schema. */
+const operatorExtension = { isOperatorOnly: true } as const;
 
 /** The GraphQL `DeadLetter` type. */
 export const DeadLetterRef = builder.objectRef<DeadLetter>("DeadLetter").implement({
   description:
     "An entry that could not be processed: moved out of its stream with the reason, so that the pipeline goes on. Redeliver it once its cause is fixed.",
   fields: (t) => ({
-    id: t.exposeID("id", { description: "The dead letter's id (newer ids sort later)." }),
+    id: t.exposeID("id", {
+      description:
+        "The dead letter's id: its entry id in the dead-letter stream (1700000000000-0) with one partition; with several, the partition's number, a slash and the entry id in that partition's dead-letter stream (3/1700000000000-0).",
+    }),
     stream: t.string({
       description:
         "The dotted event type of the stream it was read from (order.created, …), or the stream key if it is none of them.",
@@ -75,7 +80,8 @@ type DeadLetterConnection = DeadLetterPage & { after: string | undefined };
 const DeadLetterConnectionRef = builder
   .objectRef<DeadLetterConnection>("DeadLetterConnection")
   .implement({
-    description: "A page of dead letters, newest first (Relay-style cursor connection).",
+    description:
+      "A page of dead letters of every partition, newest first (Relay-style cursor connection): by entry id, then partition.",
     fields: (t) => ({
       edges: t.field({ type: [DeadLetterEdgeRef], resolve: (page) => page.deadLetters }),
       nodes: t.field({ type: [DeadLetterRef], resolve: (page) => page.deadLetters }),
@@ -147,8 +153,11 @@ const RedeliverDeadLettersPayloadRef = builder
     }),
   });
 
-function checkedId(id: string): string {
-  if (!isStreamEntryId(id)) throw gatewayError("BAD_USER_INPUT", "id must be a dead letter's id");
+function checkedId(keys: Keys, name: string, id: string): string {
+  if (!isDeadLetterId(keys, id)) {
+    const example = formatDeadLetterId(keys, 0, "1700000000000-0");
+    throw gatewayError("BAD_USER_INPUT", `${name} must be a dead letter's id, such as ${example}`);
+  }
   return id;
 }
 
@@ -172,17 +181,18 @@ builder.queryFields((t) => ({
   deadLetters: t.field({
     type: DeadLetterConnectionRef,
     description: "Dead letters, newest first (operator-only).",
-    extensions: operatorOnly,
+    extensions: operatorExtension,
     args: {
       first: t.arg.int({ defaultValue: 20, description: `1 to ${MAX_PAGE_SIZE}.` }),
       after: t.arg.string({ description: "The endCursor of the previous page." }),
     },
-    resolve: async (_root, args, { services }) => {
+    resolve: async (_root, args, { services, auth }) => {
+      operatorOnly(auth);
       const first = args.first ?? 20;
       if (first < 1 || first > MAX_PAGE_SIZE) {
         throw gatewayError("BAD_USER_INPUT", `first must be between 1 and ${MAX_PAGE_SIZE}`);
       }
-      const after = args.after ? checkedId(args.after) : undefined;
+      const after = args.after ? checkedId(services.keys, "after", args.after) : undefined;
       const page = await listDeadLetters(services.redis, services.keys, { first, after });
       return { ...page, after };
     },
@@ -191,10 +201,13 @@ builder.queryFields((t) => ({
     type: DeadLetterRef,
     nullable: true,
     description: "One dead letter (operator-only); null once it has been redelivered.",
-    extensions: operatorOnly,
+    extensions: operatorExtension,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, { services }) =>
-      (await getDeadLetter(services.redis, services.keys, checkedId(String(args.id)))) ?? null,
+    resolve: async (_root, args, { services, auth }) => {
+      operatorOnly(auth);
+      const id = checkedId(services.keys, "id", String(args.id));
+      return (await getDeadLetter(services.redis, services.keys, id)) ?? null;
+    },
   }),
 }));
 
@@ -203,10 +216,11 @@ builder.mutationFields((t) => ({
     type: RedeliverDeadLetterPayloadRef,
     description:
       "Puts a dead letter back into its stream, to be processed again, and removes it from the dead letters, in one step (operator-only). A second call finds nothing (NOT_FOUND) and does nothing. Every step is idempotent per order, so an effect already done is not done again; if it fails again, it comes back as a new dead letter with its new reason.",
-    extensions: operatorOnly,
+    extensions: operatorExtension,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, { services }) => {
-      const id = checkedId(String(args.id));
+    resolve: async (_root, args, { services, auth }) => {
+      operatorOnly(auth);
+      const id = checkedId(services.keys, "id", String(args.id));
       const result = await redeliverDeadLetter(services.redis, services.keys, id);
       switch (result.outcome) {
         case "redelivered":
@@ -227,12 +241,13 @@ builder.mutationFields((t) => ({
     type: RedeliverDeadLettersPayloadRef,
     description:
       "Redelivers the dead letters that match the filter, oldest first, each as redeliverDeadLetter does (operator-only). An empty filter takes every dead letter, up to the limit.",
-    extensions: operatorOnly,
+    extensions: operatorExtension,
     args: {
       filter: t.arg({ type: DeadLetterFilterRef, required: true }),
       limit: t.arg.int({ defaultValue: 100, description: `1 to ${MAX_REDRIVE_LIMIT}.` }),
     },
-    resolve: async (_root, { filter, limit }, { services }) => {
+    resolve: async (_root, { filter, limit }, { services, auth }) => {
+      operatorOnly(auth);
       const most = limit ?? 100;
       if (most < 1 || most > MAX_REDRIVE_LIMIT) {
         throw gatewayError("BAD_USER_INPUT", `limit must be between 1 and ${MAX_REDRIVE_LIMIT}`);

@@ -1,6 +1,7 @@
 export * from "./commit-batcher.ts";
 export * from "./consumer.ts";
 export { type GroupLiveness, groupLiveness } from "./dead-consumers.ts";
+export * from "./dead-letter-ids.ts";
 export * from "./dead-letters.ts";
 export * from "./env.ts";
 export * from "./health.ts";
