@@ -214,10 +214,12 @@ describe(`on a Redis Cluster of three masters with replicas, ${PARTITIONS} parti
     );
   });
 
-  it("loses and repeats nothing while masters fail over under load", async () => {
+  it("loses and repeats nothing while masters fail over under load, and reloads scripts on each node", async () => {
     const { system, keys } = await startClusterSystem();
     const watcher = collect(sseClient(`${system.gatewayUrl}/graphql/stream`, true), EVENTS);
     const probe = await untilSubscribed(system, watcher);
+    // No node knows the scripts now: each is loaded again on the node its keys live on.
+    await Promise.all(redis.nodes("master").map((node) => node.script("FLUSH")));
     const placing: Array<Promise<string>> = [];
     for (let index = 0; index < 60; index += 1) {
       placing.push(placeOrder(system, `f-${index % 7}`, `failover-${index}`));

@@ -163,4 +163,67 @@ describe("subscription member", () => {
     await subscriber.start();
     expect(out.ended).toBe("error: redis is down");
   });
+
+  describe("over a feed of two partitions", () => {
+    /** Live events as the hub hands them out: each with the hub's position before and after. */
+    function hubEvents(start: string[], steps: Array<[partition: number, entryId: string]>) {
+      let position: readonly string[] = Object.freeze([...start]);
+      return steps.map(([partition, entryId]) => {
+        const before = position;
+        const next = [...before];
+        next[partition] = entryId;
+        position = Object.freeze(next);
+        const cursor = position.join("_");
+        return { ...event(cursor), partition, entryId, before, after: position };
+      });
+    }
+
+    it("takes the shared frame when at the hub's position, and its own cursor when ahead of it", async () => {
+      const out = recordingSink();
+      const live = hubEvents(
+        ["3-0", "0-0"],
+        [
+          [0, "4-0"],
+          [1, "1-0"],
+          [0, "5-0"],
+          [0, "6-0"],
+          [1, "2-0"],
+        ],
+      );
+      // It resumed from a cursor another gateway gave it, ahead of this hub in partition 0.
+      const subscriber = member(out.sink, {
+        catchUp: async () => ({ from: ["5-0", "0-0"] }),
+        render: (e) => `own ${e.cursor}`,
+      });
+      await subscriber.start();
+      for (const each of live) subscriber.offer(each, `shared ${each.cursor}`);
+      expect(out.written).toEqual([
+        // 4-0 and 5-0 of partition 0 were delivered before; 1-0 is new, at its own position.
+        "own 5-0_1-0",
+        // From 6-0 on its position is the hub's: the shared frames are right for it.
+        "shared 6-0_1-0",
+        "shared 6-0_2-0",
+      ]);
+      expect(subscriber.lastCursor).toBe("6-0_2-0");
+    });
+
+    it("follows one order's events on the shared frames whatever the other partition did", async () => {
+      const out = recordingSink();
+      const live = hubEvents(
+        ["3-0", "0-0"],
+        [
+          [1, "1-0"],
+          [1, "2-0"],
+        ],
+      );
+      const subscriber = member(out.sink, {
+        isWholeFeed: false,
+        catchUp: async () => ({ from: ["0-0", "0-0"] }),
+      });
+      await subscriber.start();
+      subscriber.offer(live[1] as OrderEvent, "shared 3-0_2-0");
+      subscriber.offer(live[0] as OrderEvent, "shared 3-0_1-0");
+      expect(out.written).toEqual(["shared 3-0_2-0"]);
+    });
+  });
 });
