@@ -113,15 +113,16 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     });
   };
 
+  const deadline = Date.now() + startTimeoutMs;
+  const timeLeft = () => Math.max(1000, deadline - Date.now());
   try {
     servers.push(
       ...(await startClusterNodes(masterCount * (1 + replicasPerMaster), serverOptions)),
     );
-    const deadline = Date.now() + startTimeoutMs;
     await createCluster(servers.map(addressOf), {
       replicasPerMaster,
       password: options.password,
-      timeoutMs: startTimeoutMs,
+      timeoutMs: timeLeft(),
     });
     // redis-cli pairs replicas with masters as it likes: read the pairs off the formed cluster.
     const reports = await waitForCluster(
@@ -135,7 +136,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       },
       {
         description: "the new cluster to agree on its masters and replicas",
-        timeoutMs: Math.max(1000, deadline - Date.now()),
+        timeoutMs: timeLeft(),
         password: options.password,
       },
     );
