@@ -98,20 +98,45 @@ function interpolateDeep<T>(
 }
 
 /**
- * Reads and parses `docker-compose.yml` with a real YAML parser (merge keys on, as compose has
- * them), then resolves variable references with `variables` (default: none set, so every
- * `${VAR:-default}` takes its default, as on a machine without a `.env`).
+ * Lays an override file over a compose model: mappings merge key by key, the override winning,
+ * as compose merges them. Compose merges some sequences (ports, volumes…) by its own rules; an
+ * override that sets a sequence the base already has is refused rather than guessed at.
+ */
+function mergeOverride(base: unknown, override: unknown, path: string): unknown {
+  const isMapping = (value: unknown): value is Record<string, unknown> =>
+    typeof value === "object" && value !== null && !Array.isArray(value);
+  if (isMapping(base) && isMapping(override)) {
+    const merged: Record<string, unknown> = { ...base };
+    for (const [key, value] of Object.entries(override))
+      merged[key] = key in base ? mergeOverride(base[key], value, `${path}.${key}`) : value;
+    return merged;
+  }
+  if (Array.isArray(base) || Array.isArray(override))
+    throw new Error(
+      `an override sets the sequence ${path}: merge it by compose's rules here first`,
+    );
+  return override;
+}
+
+/**
+ * Reads and parses the compose files (default `docker-compose.yml` alone; more are overrides laid
+ * over it in order, as `docker compose -f … -f …` does) with a real YAML parser (merge keys on,
+ * as compose has them), then resolves variable references with `variables` (default: none set,
+ * so every `${VAR:-default}` takes its default, as on a machine without a `.env`).
  */
 export async function loadCompose(
   variables: Record<string, string | undefined> = {},
+  files: string[] = ["docker-compose.yml"],
 ): Promise<{ compose: ComposeFile; references: VariableReference[]; text: string }> {
-  const text = await readFile(join(repoRoot, "docker-compose.yml"), "utf8");
-  const raw = parse(text, { merge: true }) as ComposeFile;
+  const texts = await Promise.all(files.map((file) => readFile(join(repoRoot, file), "utf8")));
+  const raw = texts
+    .map((text) => parse(text, { merge: true }) as ComposeFile)
+    .reduce((base, override) => mergeOverride(base, override, "") as ComposeFile);
   const references: VariableReference[] = [];
   const compose = interpolateDeep(raw, variables, references);
   // Extension fields (x-*) are only templates; compose ignores them.
   for (const key of Object.keys(compose)) if (key.startsWith("x-")) delete compose[key];
-  return { compose, references, text };
+  return { compose, references, text: texts.join("\n") };
 }
 
 /** A service's environment as a plain record of strings (both compose syntaxes). */

@@ -44,6 +44,21 @@ const APP_SERVICES = {
 const WORKERS = ["inventory", "payment", "shipment"] as const;
 /** The services of the monitoring profile. */
 const MONITORING_SERVICES = ["prometheus", "grafana"] as const;
+/** The stack on a Redis Cluster: the cluster profile's nodes, and the apps pointed at them. */
+const CLUSTER_FILES = ["docker-compose.yml", "docker-compose.cluster.yml"];
+/** The one-shot service that creates the cluster. */
+const CLUSTER_INIT = "redis-cluster-init";
+
+/** The Redis nodes of the cluster profile, in order (`redis-cluster-1`, …). */
+function clusterNodesOf(compose: ComposeFile): string[] {
+  return Object.keys(compose.services)
+    .filter((name) => /^redis-cluster-\d+$/.test(name))
+    .sort((a, b) => Number(a.split("-").at(-1)) - Number(b.split("-").at(-1)));
+}
+
+function clusterServicesOf(compose: ComposeFile): string[] {
+  return [...clusterNodesOf(compose), CLUSTER_INIT];
+}
 
 /**
  * Settings the stack deliberately sets to something else than the app's own default, and why.
@@ -56,6 +71,13 @@ const DELIBERATE_DEVIATIONS: Record<string, string> = {
   OTEL_EXPORTER_OTLP_ENDPOINT: "the stack's own Jaeger container",
   OTEL_METRICS_EXPORTER: "Jaeger takes no metrics: Prometheus scrapes /metrics instead",
   OTEL_SERVICE_NAME: "each container names its app in its traces and metrics",
+};
+
+/** Settings the cluster variant sets apart from the app's default, and why. */
+const CLUSTER_DEVIATIONS: Record<string, string> = {
+  ...DELIBERATE_DEVIATIONS,
+  REDIS_CLUSTER_NODES: "the stack's own cluster nodes",
+  STREAM_PARTITIONS: "each event type's stream is split so that every master takes a share",
 };
 
 /** Where `docker-compose` (v1, Debian's package) may be; the test looks it up on PATH. */
@@ -120,6 +142,56 @@ function buildOf(service: ComposeService) {
   return typeof service.build === "string" ? { context: service.build } : (service.build ?? {});
 }
 
+/** Every app sets what its env schema requires, and every value it sets passes the schema. */
+function expectAppSettingsPassSchemas(compose: ComposeFile, shapes: Map<string, z.ZodRawShape>) {
+  for (const [name, workspace] of Object.entries(APP_SERVICES)) {
+    const shape = shapes.get(workspace) ?? {};
+    const environment = environmentOf(serviceOf(compose, name));
+    for (const key of requiredKeys(shape))
+      expect(environment, `${name} requires ${key}`).toHaveProperty(key);
+    const parsed = z.object(shape).safeParse(environment);
+    expect(parsed.success, `${name}: ${parsed.error ? z.prettifyError(parsed.error) : ""}`).toBe(
+      true,
+    );
+    const telemetry = TelemetrySettings.safeParse(environment);
+    expect(telemetry.success, `${name}: ${telemetry.error?.message ?? ""}`).toBe(true);
+  }
+}
+
+/** No app sets a variable that neither its schema nor the telemetry settings read. */
+function expectNoUnreadAppSettings(compose: ComposeFile, shapes: Map<string, z.ZodRawShape>) {
+  const telemetryKeys = Object.keys(TelemetrySettings.shape);
+  for (const [name, workspace] of Object.entries(APP_SERVICES)) {
+    const known = new Set([...Object.keys(shapes.get(workspace) ?? {}), ...telemetryKeys]);
+    const unknown = Object.keys(environmentOf(serviceOf(compose, name))).filter(
+      // The standard OTEL_* variables are read by the OpenTelemetry SDK itself.
+      (key) => !known.has(key) && !key.startsWith("OTEL_"),
+    );
+    expect(unknown, name).toEqual([]);
+  }
+}
+
+/** Every app setting equals the app's own default, but for the `deviations` named. */
+function expectAppDefaultsBut(
+  deviations: Record<string, string>,
+  compose: ComposeFile,
+  shapes: Map<string, z.ZodRawShape>,
+) {
+  const telemetryShape = TelemetrySettings.shape as z.ZodRawShape;
+  for (const [name, workspace] of Object.entries(APP_SERVICES)) {
+    const shape = { ...telemetryShape, ...(shapes.get(workspace) ?? {}) };
+    for (const [key, value] of Object.entries(environmentOf(serviceOf(compose, name)))) {
+      const schema = shape[key] as z.ZodType | undefined;
+      if (!schema || key in deviations) continue;
+      const byDefault = schema.safeParse(undefined);
+      // Optional settings with no default (GRAPHIQL, PLACE_ORDER_RATE_LIMIT…) follow NODE_ENV:
+      // compose states them explicitly, with a comment saying why.
+      if (!byDefault.success || byDefault.data === undefined) continue;
+      expect(schema.parse(value), `${name}: ${key}=${value} in compose`).toEqual(byDefault.data);
+    }
+  }
+}
+
 describe("docker-compose.yml", () => {
   let compose: ComposeFile;
   let references: VariableReference[];
@@ -175,30 +247,11 @@ describe("docker-compose.yml", () => {
   });
 
   it("sets every variable an app's env schema requires, and every value passes the schema", () => {
-    for (const [name, workspace] of Object.entries(APP_SERVICES)) {
-      const shape = shapes.get(workspace) ?? {};
-      const environment = environmentOf(serviceOf(compose, name));
-      for (const key of requiredKeys(shape))
-        expect(environment, `${name} requires ${key}`).toHaveProperty(key);
-      const parsed = z.object(shape).safeParse(environment);
-      expect(parsed.success, `${name}: ${parsed.error ? z.prettifyError(parsed.error) : ""}`).toBe(
-        true,
-      );
-      const telemetry = TelemetrySettings.safeParse(environment);
-      expect(telemetry.success, `${name}: ${telemetry.error?.message ?? ""}`).toBe(true);
-    }
+    expectAppSettingsPassSchemas(compose, shapes);
   });
 
   it("sets no variable that no schema reads (a renamed setting would be silently ignored)", () => {
-    const telemetryKeys = Object.keys(TelemetrySettings.shape);
-    for (const [name, workspace] of Object.entries(APP_SERVICES)) {
-      const known = new Set([...Object.keys(shapes.get(workspace) ?? {}), ...telemetryKeys]);
-      const unknown = Object.keys(environmentOf(serviceOf(compose, name))).filter(
-        // The standard OTEL_* variables are read by the OpenTelemetry SDK itself.
-        (key) => !known.has(key) && !key.startsWith("OTEL_"),
-      );
-      expect(unknown, name).toEqual([]);
-    }
+    expectNoUnreadAppSettings(compose, shapes);
   });
 
   it("leaves CONSUMER_NAME to its per-replica default (hostname = container id)", () => {
@@ -300,25 +353,13 @@ describe("docker-compose.yml", () => {
     expect(k6.command).toEqual(["run", "/scripts/gateway.ts"]);
     expect(environmentOf(k6).GATEWAY_URL).toBe("http://gateway:4000/graphql");
     expect(dependenciesOf(k6).gateway).toBe("service_healthy");
+    const profiled = ["k6", ...MONITORING_SERVICES, ...clusterServicesOf(compose)];
     for (const [name, service] of Object.entries(compose.services))
-      if (name !== "k6" && !(MONITORING_SERVICES as readonly string[]).includes(name))
-        expect(service.profiles, name).toBeUndefined();
+      if (!profiled.includes(name)) expect(service.profiles, name).toBeUndefined();
   });
 
   it("sets every app setting to the app's own default, but for deliberate deviations", () => {
-    const telemetryShape = TelemetrySettings.shape as z.ZodRawShape;
-    for (const [name, workspace] of Object.entries(APP_SERVICES)) {
-      const shape = { ...telemetryShape, ...(shapes.get(workspace) ?? {}) };
-      for (const [key, value] of Object.entries(environmentOf(serviceOf(compose, name)))) {
-        const schema = shape[key] as z.ZodType | undefined;
-        if (!schema || key in DELIBERATE_DEVIATIONS) continue;
-        const byDefault = schema.safeParse(undefined);
-        // Optional settings with no default (GRAPHIQL, PLACE_ORDER_RATE_LIMIT…) follow NODE_ENV:
-        // compose states them explicitly, with a comment saying why.
-        if (!byDefault.success || byDefault.data === undefined) continue;
-        expect(schema.parse(value), `${name}: ${key}=${value} in compose`).toEqual(byDefault.data);
-      }
-    }
+    expectAppDefaultsBut(DELIBERATE_DEVIATIONS, compose, shapes);
   });
 
   it("has a monitoring profile: Prometheus scrapes every app's /metrics on the port it serves them", async () => {
@@ -462,7 +503,9 @@ describe("docker-compose.yml", () => {
     for (const match of example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=(.*)$/gm))
       if (match[1]) documented.set(match[1], (match[2] ?? "").trim());
     const defaults = new Map<string, string | undefined>();
-    for (const reference of references) defaults.set(reference.name, reference.defaultValue);
+    const { references: everyReference } = await loadCompose({}, CLUSTER_FILES);
+    for (const reference of [...references, ...everyReference])
+      defaults.set(reference.name, reference.defaultValue);
     for (const [name, defaultValue] of defaults) {
       expect(documented.has(name), `.env.example must document ${name}`).toBe(true);
       expect(documented.get(name), `${name}'s default`).toBe(defaultValue ?? "");
@@ -483,6 +526,8 @@ describe("docker-compose.yml", () => {
     );
     const withExample = await loadCompose(variables);
     expect(withExample.compose).toEqual(compose);
+    const clusterWithExample = await loadCompose(variables, CLUSTER_FILES);
+    expect(clusterWithExample.compose).toEqual((await loadCompose({}, CLUSTER_FILES)).compose);
   });
 
   it.skipIf(!promtool)(
@@ -508,10 +553,106 @@ describe("docker-compose.yml", () => {
         ["--profile", "load", "config", "-q"],
         ["--profile", "monitoring", "config", "-q"],
         ["--env-file", ".env.example", "config", "-q"],
+        [...CLUSTER_FILES.flatMap((file) => ["-f", file]), "--profile", "cluster", "config", "-q"],
       ]) {
         const { stderr } = await execFileAsync(dockerCompose ?? "docker-compose", args, options);
         expect(stderr.trim(), args.join(" ")).toBe("");
       }
+    },
+  );
+});
+
+/** Whether every app's env schema reads the cluster settings (the apps' side of the contract). */
+async function appsReadClusterSettings(): Promise<boolean> {
+  const appShapes = await Promise.all(Object.values(APP_SERVICES).map(envShapeOf));
+  return appShapes.every((shape) => "REDIS_CLUSTER_NODES" in shape && "STREAM_PARTITIONS" in shape);
+}
+const readsClusterSettings = await appsReadClusterSettings();
+
+describe("docker-compose.yml's cluster profile with docker-compose.cluster.yml", () => {
+  let base: ComposeFile;
+  let compose: ComposeFile;
+  const shapes = new Map<string, z.ZodRawShape>();
+
+  beforeAll(async () => {
+    ({ compose: base } = await loadCompose());
+    ({ compose } = await loadCompose({}, CLUSTER_FILES));
+    for (const workspace of Object.values(APP_SERVICES))
+      shapes.set(workspace, await envShapeOf(workspace));
+  });
+
+  it("runs six Redis nodes: cluster-enabled, AOF on, noeviction, announcing their service names, each with its own volume", () => {
+    const nodes = clusterNodesOf(compose);
+    expect(nodes).toEqual([1, 2, 3, 4, 5, 6].map((index) => `redis-cluster-${index}`));
+    for (const name of nodes) {
+      const node = serviceOf(compose, name);
+      expect(node.profiles, name).toEqual(["cluster"]);
+      expect(node.image, name).toBe(serviceOf(compose, "redis").image);
+      const command = ([] as string[]).concat(node.command ?? []).join(" ");
+      for (const setting of [
+        /--cluster-enabled yes\b/,
+        /--appendonly yes\b/,
+        /--maxmemory-policy noeviction\b/,
+        /--cluster-announce-hostname "\$REDIS_NODE_NAME"/,
+        /--cluster-preferred-endpoint-type hostname\b/,
+      ])
+        expect(command, name).toMatch(setting);
+      // Through the image's entrypoint, which drops root before starting redis-server.
+      expect(command, name).toMatch(/^sh -c exec docker-entrypoint\.sh redis-server /);
+      expect(environmentOf(node).REDIS_NODE_NAME, name).toBe(name);
+      expect(node.volumes, name).toEqual([`${name}-data:/data`]);
+      expect(compose.volumes ?? {}, name).toHaveProperty(`${name}-data`);
+      expect(JSON.stringify(node.healthcheck?.test), name).toContain("redis-cli ping");
+      expect(node.restart, name).toBe("unless-stopped");
+      expect(publishedPorts(node), name).toEqual([]);
+    }
+  });
+
+  it("creates the cluster from a one-shot container, once every node is healthy: three masters, a replica each", () => {
+    const init = serviceOf(compose, CLUSTER_INIT);
+    const nodes = clusterNodesOf(compose);
+    expect(init.profiles).toEqual(["cluster"]);
+    expect(init.restart).toBe("no");
+    expect(dependenciesOf(init)).toEqual(
+      Object.fromEntries(nodes.map((name) => [name, "service_healthy"])),
+    );
+    expect(environmentOf(init).NODES).toBe(nodes.map((name) => `${name}:6379`).join(" "));
+    const script = ([] as string[]).concat(init.command ?? []).join(" ");
+    expect(script).toContain(
+      "redis-cli --cluster create $addresses --cluster-replicas 1 --cluster-yes",
+    );
+    // Six nodes with one replica each make three masters.
+    expect(nodes.length / (1 + 1)).toBe(3);
+  });
+
+  it("points every app at every node once the cluster is created, and changes nothing else", () => {
+    const seeds = clusterNodesOf(compose)
+      .map((name) => `${name}:6379`)
+      .join(",");
+    for (const name of Object.keys(APP_SERVICES)) {
+      const app = serviceOf(compose, name);
+      const environment = environmentOf(app);
+      expect(environment.REDIS_CLUSTER_NODES, name).toBe(seeds);
+      expect(environment.STREAM_PARTITIONS, name).toBe("4");
+      expect(dependenciesOf(app)[CLUSTER_INIT], name).toBe("service_completed_successfully");
+      const { REDIS_CLUSTER_NODES, STREAM_PARTITIONS, ...others } = environment;
+      expect(others, name).toEqual(environmentOf(serviceOf(base, name)));
+      const { [CLUSTER_INIT]: _init, ...otherDependencies } = dependenciesOf(app);
+      expect(otherDependencies, name).toEqual(dependenciesOf(serviceOf(base, name)));
+    }
+    const { services: clusterServices, volumes: clusterVolumes, ...rest } = compose;
+    const { services: baseServices, volumes: baseVolumes, ...baseRest } = base;
+    expect(rest).toEqual(baseRest);
+    expect(Object.keys(clusterServices).sort()).toEqual(Object.keys(baseServices).sort());
+    expect(clusterVolumes).toEqual(baseVolumes);
+  });
+
+  it.skipIf(!readsClusterSettings)(
+    `gives the apps cluster settings their env schemas read and accept${readsClusterSettings ? "" : " (skipped until every app's *EnvShape reads REDIS_CLUSTER_NODES and STREAM_PARTITIONS)"}`,
+    () => {
+      expectAppSettingsPassSchemas(compose, shapes);
+      expectNoUnreadAppSettings(compose, shapes);
+      expectAppDefaultsBut(CLUSTER_DEVIATIONS, compose, shapes);
     },
   );
 });

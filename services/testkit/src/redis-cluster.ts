@@ -80,7 +80,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const settleTimeoutMs = Math.max(15_000, 5 * nodeTimeoutMs);
-  const serverOptions: RedisServerOptions = {
+  const serverOptions = {
     cluster: { nodeTimeoutMs },
     ...(options.password ? { password: options.password } : {}),
     ...(options.isPersistent ? { isPersistent: true } : {}),
@@ -113,19 +113,16 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     });
   };
 
+  const deadline = Date.now() + startTimeoutMs;
+  const timeLeft = () => Math.max(1000, deadline - Date.now());
   try {
-    const taken = new Set<number>();
-    const nodeCount = masterCount * (1 + replicasPerMaster);
     servers.push(
-      ...(await Promise.all(
-        Array.from({ length: nodeCount }, () => startClusterNode(serverOptions, taken)),
-      )),
+      ...(await startClusterNodes(masterCount * (1 + replicasPerMaster), serverOptions)),
     );
-    const deadline = Date.now() + startTimeoutMs;
     await createCluster(servers.map(addressOf), {
       replicasPerMaster,
       password: options.password,
-      timeoutMs: startTimeoutMs,
+      timeoutMs: timeLeft(),
     });
     // redis-cli pairs replicas with masters as it likes: read the pairs off the formed cluster.
     const reports = await waitForCluster(
@@ -139,7 +136,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       },
       {
         description: "the new cluster to agree on its masters and replicas",
-        timeoutMs: Math.max(1000, deadline - Date.now()),
+        timeoutMs: timeLeft(),
         password: options.password,
       },
     );
@@ -188,6 +185,29 @@ function shardAt(shards: Shard[], index: number): Shard {
   const shard = shards[index];
   if (!shard) throw new Error(`no shard ${index}: the cluster has ${shards.length}`);
   return shard;
+}
+
+/**
+ * Starts `count` cluster nodes (`options.cluster` set), not joined to anything yet, each on a
+ * free port whose cluster bus port is free too; if one cannot start, stops the others.
+ */
+export async function startClusterNodes(
+  count: number,
+  options: RedisServerOptions & Required<Pick<RedisServerOptions, "cluster">>,
+): Promise<RedisServer[]> {
+  const taken = new Set<number>();
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () => startClusterNode(options, taken)),
+  );
+  const servers = started.flatMap((result) =>
+    result.status === "fulfilled" ? [result.value] : [],
+  );
+  const failure = started.find((result) => result.status === "rejected");
+  if (failure) {
+    await Promise.all(servers.map((server) => server.stop()));
+    throw failure.reason;
+  }
+  return servers;
 }
 
 /**
