@@ -562,13 +562,6 @@ describe("docker-compose.yml", () => {
   );
 });
 
-/** Whether every app's env schema reads the cluster settings (the apps' side of the contract). */
-async function appsReadClusterSettings(): Promise<boolean> {
-  const appShapes = await Promise.all(Object.values(APP_SERVICES).map(envShapeOf));
-  return appShapes.every((shape) => "REDIS_CLUSTER_NODES" in shape && "STREAM_PARTITIONS" in shape);
-}
-const readsClusterSettings = await appsReadClusterSettings();
-
 describe("docker-compose.yml's cluster profile with docker-compose.cluster.yml", () => {
   let base: ComposeFile;
   let compose: ComposeFile;
@@ -647,12 +640,9 @@ describe("docker-compose.yml's cluster profile with docker-compose.cluster.yml",
     expect(clusterVolumes).toEqual(baseVolumes);
   });
 
-  it.skipIf(!readsClusterSettings)(
-    `gives the apps cluster settings their env schemas read and accept${readsClusterSettings ? "" : " (skipped until every app's *EnvShape reads REDIS_CLUSTER_NODES and STREAM_PARTITIONS)"}`,
-    () => {
-      expectAppSettingsPassSchemas(compose, shapes);
-      expectNoUnreadAppSettings(compose, shapes);
-      expectAppDefaultsBut(CLUSTER_DEVIATIONS, compose, shapes);
-    },
-  );
+  it("gives the apps cluster settings their env schemas read and accept", () => {
+    expectAppSettingsPassSchemas(compose, shapes);
+    expectNoUnreadAppSettings(compose, shapes);
+    expectAppDefaultsBut(CLUSTER_DEVIATIONS, compose, shapes);
+  });
 });
