@@ -3,8 +3,11 @@
  * so every event of one order goes to one partition (and stays in order), and any process
  * finds an order's partition from its id alone.
  *
- * The hash is 32-bit FNV-1a over the id's UTF-16 code units: tiny, fast, well spread over the
- * random tail of a ULID, and the same in any language that wants to read Conveyor's keys.
+ * The hash is 32-bit FNV-1a over the id's UTF-16 code units, then murmur3's 32-bit finalizer:
+ * tiny, fast, and the same in any language that wants to read Conveyor's keys. FNV-1a alone
+ * spreads badly modulo a power of two (its low bits depend only on the low bits of each
+ * character, so keys such as `order-1`, `order-2` … crowd into few partitions); the finalizer
+ * mixes every bit into the low ones.
  */
 export function partitionOf(id: string, partitionCount: number): number {
   if (partitionCount === 1) return 0;
@@ -13,6 +16,11 @@ export function partitionOf(id: string, partitionCount: number): number {
     hash ^= id.charCodeAt(index);
     hash = Math.imul(hash, 0x01000193);
   }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
   return (hash >>> 0) % partitionCount;
 }
 
