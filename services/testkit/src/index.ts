@@ -1,6 +1,7 @@
 export * from "./otlp-receiver.ts";
 export * from "./ports.ts";
 export * from "./process.ts";
+export * from "./redis-cluster.ts";
 export * from "./redis-server.ts";
 export * from "./sse.ts";
 export * from "./streams.ts";
