@@ -11,7 +11,9 @@ export function formatReport(result: SoakResult): string {
     "",
     "Conveyor chaos soak",
     "===================",
-    `seed ${f.seed}, appendfsync ${f.appendFsync}`,
+    f.redis === "cluster"
+      ? `seed ${f.seed}, Redis Cluster (3 masters, each with a replica), ${f.partitions} partitions`
+      : `seed ${f.seed}, appendfsync ${f.appendFsync}, ${f.partitions} partition${f.partitions === 1 ? "" : "s"}`,
     `orders placed      ${f.ordersPlanned} (${Object.entries(f.ordersByKind)
       .map(([kind, count]) => `${kind} ${count}`)
       .join(", ")})`,
@@ -26,7 +28,9 @@ export function formatReport(result: SoakResult): string {
       .map(([status, count]) => `${status} ${count}`)
       .join(", ")}`,
     `kills (SIGKILL)    ${totalKills}: ${kills}`,
-    `redis restarts     ${f.redisRestarts} (kill -9, restart from the AOF)`,
+    f.redis === "cluster"
+      ? `failovers          ${f.failovers} (CLUSTER FAILOVER)${f.failoverDetails.length ? `: ${f.failoverDetails.join("; ")}` : ""}`
+      : `redis restarts     ${f.redisRestarts} (kill -9, restart from the AOF)`,
     `failed starts      ${f.startFailures} (retried; e.g. started while Redis was down)`,
     `crashes            ${f.crashes.length}${f.crashes.length ? `: ${f.crashes.map((crash) => `${crash.replica} (${crash.exit})`).join(", ")}` : ""}`,
     `lost               ${f.lost}`,
