@@ -477,7 +477,10 @@ export async function judge(
     error.startsWith("SLOW_SUBSCRIBER") ||
     seen.redisOutages.some(([from, to]) => at >= from && at <= to);
   const errors = allWatches.flatMap((watch) => watch.errors);
-  const transientCount = errors.filter(isTransient).length;
+  const transient = errors.filter(isTransient);
+  const whileDown = tally(
+    transient.filter(({ error }) => !error.startsWith("SLOW_SUBSCRIBER")).map(({ error }) => error),
+  ).map(([error, count]) => `${count}× ${error}`);
   const lasting = tally(errors.filter((error) => !isTransient(error)).map(({ error }) => error));
   const duplicateExamples = allWatches.flatMap((watch) => watch.duplicates).slice(0, 5);
   checks.push(
@@ -491,7 +494,7 @@ export async function judge(
         ...subscriptionProblems,
         ...lasting.map(([error, count]) => ({ subscriptionError: error, count })),
       ],
-      `${seen.eventWatches.length} events + ${seen.orderWatches.size} orderEvents subscriptions, ${allWatches.reduce((sum, watch) => sum + watch.resumes, 0)} resumes${transientCount ? `; ${transientCount} ended by an error while Redis was down, then resumed` : ""}`,
+      `${seen.eventWatches.length} events + ${seen.orderWatches.size} orderEvents subscriptions, ${allWatches.reduce((sum, watch) => sum + watch.resumes, 0)} resumes${transient.length ? `; ${transient.length} ended by an error they resume from (slow, or while Redis was down or failing over), then resumed${whileDown.length ? `: ${whileDown.join("; ")}` : ""}` : ""}`,
     ),
   );
 
