@@ -28,6 +28,8 @@ export interface AuditTail {
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly entries: readonly AuditedEntry[];
+  /** Reads that failed (Redis down, a node turned replica by a failover) and were sent again. */
+  readonly retriedReads: number;
   /** Whether the audit has read everything up to each stream's last entry now. */
   isCaughtUp(): Promise<boolean>;
 }
@@ -67,6 +69,7 @@ export function createAuditTail(
   const entries: AuditedEntry[] = [];
   const connections: Client[] = [];
   let isStopping = false;
+  let retriedReads = 0;
   let loops: Promise<void>[] = [];
 
   async function moveGroup(streams: readonly string[]): Promise<void> {
@@ -94,6 +97,7 @@ export function createAuditTail(
         )) as ReadReply;
       } catch {
         if (isStopping) return;
+        retriedReads += 1;
         await sleep(200);
         continue;
       }
@@ -116,6 +120,9 @@ export function createAuditTail(
 
   return {
     entries,
+    get retriedReads() {
+      return retriedReads;
+    },
     async start() {
       for (const stream of allStreams) {
         await commands.xgroup("CREATE", stream, AUDIT_GROUP, "0", "MKSTREAM").catch(() => {});

@@ -37,7 +37,7 @@ export function formatReport(result: SoakResult): string {
     `duplicated         ${f.duplicatedEvents} orders with a duplicate event; ${f.subscriptionDuplicates} duplicate deliveries to subscribers; ${f.subscriptionMissing} events missed by subscribers`,
     `dead letters       ${f.deadLetters} (for ${f.injected} injected malformed entries)`,
     `time to terminal   p50 ${f.msToTerminal.p50} ms, p99 ${f.msToTerminal.p99} ms, max ${f.msToTerminal.max} ms`,
-    `stream entries     ${f.streamEntriesAudited} added; at the end ${Object.entries(
+    `stream entries     ${f.streamEntriesAudited} added (audited; ${f.auditRetriedReads} audit reads failed and were sent again); at the end ${Object.entries(
       f.streamLengthsAtEnd,
     )
       .map(([stream, length]) => `${stream} ${length}`)

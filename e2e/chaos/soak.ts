@@ -133,6 +133,8 @@ export interface SoakResult {
     kills: FleetStats["kills"];
     redisRestarts: number;
     failovers: number;
+    /** Audit reads that failed and were sent again from the same positions. */
+    auditRetriedReads: number;
     /** Each failover: the shard, its new master, the partitions it serves, how long it took. */
     failoverDetails: string[];
     startFailures: number;
@@ -633,6 +635,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       kills: fleet.stats.kills,
       redisRestarts,
       failovers,
+      auditRetriedReads: audit.retriedReads,
       failoverDetails,
       startFailures: fleet.stats.startFailures,
       crashes: fleet.stats.crashes,
