@@ -44,6 +44,8 @@ export interface Verdict {
   checks: Check[];
   figures: {
     ordersInRedis: number;
+    /** Orders indexed in each partition (its `orders` set), by partition number. */
+    ordersByPartition: number[];
     byStatus: Record<string, number>;
     lost: number;
     duplicatedEvents: number;
@@ -585,6 +587,7 @@ export async function judge(
     checks,
     figures: {
       ordersInRedis: indexIds.length,
+      ordersByPartition: indexed.map((ids) => ids.length),
       byStatus,
       lost: lost.length,
       duplicatedEvents: duplicated.length,

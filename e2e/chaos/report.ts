@@ -24,6 +24,9 @@ export function formatReport(result: SoakResult): string {
         .map(([reason, count]) => `${count}× ${reason}`)
         .join("; ") || "-"
     }`,
+    ...(f.partitions > 1
+      ? [`by partition       ${f.ordersByPartition.map((count, p) => `p${p} ${count}`).join(", ")}`]
+      : []),
     `final statuses     ${Object.entries(f.byStatus)
       .map(([status, count]) => `${status} ${count}`)
       .join(", ")}`,
