@@ -1,5 +1,5 @@
 import { EVENT_TYPES, type EventType, type Keys, STREAM_CONSUMER_GROUPS } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import { Cluster, type Redis } from "ioredis";
 import { AUDIT_GROUP, type AuditedEntry } from "./audit.ts";
 import type { SoakOrder } from "./orders.ts";
 import type { Watch, WatchedEvent } from "./watchers.ts";
@@ -15,6 +15,8 @@ export interface Check {
 /** A malformed entry the soak added to a stream on purpose. */
 export interface InjectedEntry {
   type: EventType;
+  /** The partition whose stream it was added to. */
+  partition: number;
   entryId: string;
 }
 
@@ -30,7 +32,10 @@ export interface Observations {
   restocked: Readonly<Record<string, number>>;
   /** Processes that exited on their own. */
   crashes: number;
-  /** When Redis was down: from its kill to a few seconds after its restart (epoch ms). */
+  /**
+   * When Redis was down: from its kill to a few seconds after its restart, or from the start of
+   * a cluster failover to a few seconds after every node agreed on it (epoch ms).
+   */
   redisOutages: ReadonlyArray<readonly [from: number, to: number]>;
 }
 
@@ -39,6 +44,8 @@ export interface Verdict {
   checks: Check[];
   figures: {
     ordersInRedis: number;
+    /** Orders indexed in each partition (its `orders` set), by partition number. */
+    ordersByPartition: number[];
     byStatus: Record<string, number>;
     lost: number;
     duplicatedEvents: number;
@@ -86,15 +93,37 @@ function check(name: string, offenders: readonly unknown[], okDetail: string): C
     : { name, ok: false, detail: `${offenders.length}: ${examples(offenders)}` };
 }
 
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1_000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== "0");
-  return found;
+/**
+ * Every key matching `pattern`. A cluster client's SCAN goes to one node: this scans each node
+ * it knows (replicas too, so a stale view of who is master after a failover misses nothing).
+ */
+async function scanKeys(redis: Redis | Cluster, pattern: string): Promise<string[]> {
+  const nodes = redis instanceof Cluster ? redis.nodes("all") : [redis];
+  const found = new Set<string>();
+  for (const node of nodes) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1_000);
+      cursor = next;
+      for (const key of keys) found.add(key);
+    } while (cursor !== "0");
+  }
+  return [...found];
+}
+
+/** A key prefix as a SCAN pattern that matches it literally. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
+}
+
+/** An XRANGE/XREVRANGE reply's entries as field records. */
+function toRecords(entries: ReadonlyArray<[id: string, fields: string[]]>) {
+  return entries.map(([, fields]) => {
+    const record: Record<string, string> = {};
+    for (let i = 0; i + 1 < fields.length; i += 2)
+      record[fields[i] as string] = fields[i + 1] as string;
+    return record;
+  });
 }
 
 function tally(values: readonly string[]): Array<[string, number]> {
@@ -111,13 +140,30 @@ function percentile(sorted: readonly number[], p: number): number {
 /**
  * Reads the final state from Redis and judges the run: every accepted order ended once, no
  * effect or event happened twice, stock adds up, every subscriber saw every event of its
- * orders once and in order, and the dead-letter stream holds exactly what was injected.
+ * orders once and in order, and the dead-letter streams hold exactly what was injected. Every
+ * partition is read; on a cluster no command names keys of two slots (no pipelines: the client
+ * pipelines the commands of one tick per node by itself).
  */
-export async function judge(redis: Redis, keys: Keys, seen: Observations): Promise<Verdict> {
+export async function judge(
+  redis: Redis | Cluster,
+  keys: Keys,
+  seen: Observations,
+): Promise<Verdict> {
   const checks: Check[] = [];
   const accepted = seen.orders.filter((order) => order.orderId !== undefined);
   const acceptedIds = new Set(accepted.map((order) => order.orderId as string));
-  const indexIds = await redis.zrange(keys.partition(0).orders, "0", "-1");
+  const indexed = await Promise.all(
+    keys.partitions.map(async (partition) =>
+      (await redis.zrange(partition.orders, "0", "-1")).map((id) => ({
+        id,
+        partition: partition.index,
+      })),
+    ),
+  );
+  const indexIds = indexed.flat().map(({ id }) => id);
+  const misplaced = indexed
+    .flat()
+    .filter(({ id, partition }) => keys.forOrder(id).index !== partition);
   const allIds = [...new Set([...indexIds, ...acceptedIds])];
 
   // Placement: every order accepted once, retries made no second order.
@@ -137,6 +183,7 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
         ...indexIds.filter((id) => !acceptedIds.has(id)).map((id) => ({ extra: id })),
         ...[...acceptedIds].filter((id) => !indexIds.includes(id)).map((id) => ({ missing: id })),
         ...(acceptedIds.size === accepted.length ? [] : [{ sharedIds: accepted.length }]),
+        ...misplaced.map(({ id, partition }) => ({ indexedInOtherPartition: id, partition })),
       ],
       `${indexIds.length} orders in Redis`,
     ),
@@ -162,17 +209,19 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
   }
 
   // The read model.
-  const readModel = redis.pipeline();
-  for (const id of allIds) {
-    readModel.hget(keys.order(id), "status");
-    readModel.lrange(keys.orderEvents(id), 0, -1);
-  }
-  const replies = (await readModel.exec()) ?? [];
+  const readModel = await Promise.all(
+    allIds.map((id) =>
+      Promise.all([
+        redis.hget(keys.order(id), "status"),
+        redis.lrange(keys.orderEvents(id), 0, -1),
+      ]),
+    ),
+  );
   const statusOf = new Map<string, string | null>();
   const historyOf = new Map<string, StoredEvent[]>();
   allIds.forEach((id, index) => {
-    statusOf.set(id, (replies[index * 2]?.[1] as string | null) ?? null);
-    const history = (replies[index * 2 + 1]?.[1] as string[] | undefined) ?? [];
+    const [status = null, history = []] = readModel[index] ?? [];
+    statusOf.set(id, status);
     historyOf.set(
       id,
       history.map((json) => {
@@ -206,6 +255,16 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
     // EVENT_TYPES lists the types in the order an order meets them.
     const path = [...types].sort((a, b) => EVENT_TYPES.indexOf(a) - EVENT_TYPES.indexOf(b));
     if (!VALID_PATHS.includes(path.join(">"))) badPaths.push({ id, types });
+    // One partition per order: that is what keeps its events in order.
+    const ownPartition = keys.forOrder(id).index;
+    const elsewhere = entries.filter((entry) => entry.partition !== ownPartition);
+    if (elsewhere.length > 0) {
+      badPaths.push({
+        id,
+        ownPartition,
+        elsewhere: elsewhere.map((e) => `${e.stream}@${e.partition}`),
+      });
+    }
     const created = entries.find((entry) => entry.stream === "order.created");
     const terminal = terminals[0];
     if (created && terminal) msToTerminal.push(msOf(terminal.entryId) - msOf(created.entryId));
@@ -224,7 +283,13 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
       `${seen.audit.length} stream entries audited`,
     ),
   );
-  checks.push(check("each order's events form one valid path", badPaths, "all valid"));
+  checks.push(
+    check(
+      "each order's events form one valid path, all on its partition's streams",
+      badPaths,
+      "all valid",
+    ),
+  );
 
   const wrongOutcome: unknown[] = [];
   for (const order of accepted) {
@@ -275,18 +340,18 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
   // Effects: one reservation, at most one charge, at most one shipment, matching the events.
   const eventOf = (id: string, type: EventType) =>
     (streamEvents.get(id) ?? []).find((entry) => entry.stream === type)?.event;
-  const effects = redis.pipeline();
-  for (const id of allIds) {
-    effects.hgetall(keys.reservation(id));
-    effects.get(keys.charge(id));
-    effects.get(keys.shipment(id));
-  }
-  const effectReplies = (await effects.exec()) ?? [];
+  const effectReplies = await Promise.all(
+    allIds.map((id) =>
+      Promise.all([
+        redis.hgetall(keys.reservation(id)),
+        redis.get(keys.charge(id)),
+        redis.get(keys.shipment(id)),
+      ]),
+    ),
+  );
   const badEffects: unknown[] = [];
   allIds.forEach((id, index) => {
-    const reservation = (effectReplies[index * 3]?.[1] ?? {}) as Record<string, string>;
-    const chargeJson = effectReplies[index * 3 + 1]?.[1] as string | null;
-    const shipmentJson = effectReplies[index * 3 + 2]?.[1] as string | null;
+    const [reservation = {}, chargeJson = null, shipmentJson = null] = effectReplies[index] ?? [];
     const charge = chargeJson ? (JSON.parse(chargeJson) as Record<string, unknown>) : undefined;
     const shipment = shipmentJson
       ? (JSON.parse(shipmentJson) as Record<string, unknown>)
@@ -322,11 +387,18 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
     }
     if (problems.length > 0) badEffects.push({ id, problems });
   });
-  const strayEffects = [
-    ...(await scanKeys(redis, keys.reservation("*"))).map((key) => key.split(":").at(-1)),
-    ...(await scanKeys(redis, keys.charge("*"))).map((key) => key.split(":").at(-1)),
-    ...(await scanKeys(redis, keys.shipment("*"))).map((key) => key.split(":").at(-1)),
-  ].filter((id) => !acceptedIds.has(id as string) && !indexIds.includes(id as string));
+  // Every key of the run, from every node, sorted by what it is: where an order's effect key is
+  // depends on its partition, so each is recognised by rebuilding it from its order id.
+  const reservationKeys: string[] = [];
+  const effectIds: string[] = [];
+  for (const key of await scanKeys(redis, `${globEscape(keys.prefix)}*`)) {
+    const id = key.split(":").at(-1) as string;
+    if (key === keys.reservation(id)) reservationKeys.push(key);
+    if (key === keys.reservation(id) || key === keys.charge(id) || key === keys.shipment(id)) {
+      effectIds.push(id);
+    }
+  }
+  const strayEffects = effectIds.filter((id) => !acceptedIds.has(id) && !indexIds.includes(id));
   checks.push(
     check(
       "effects once: one reservation, at most one charge and one shipment per order, each matching its event",
@@ -338,12 +410,10 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
   // Stock: initial + restocked = available + held by reservations not released.
   const stock = await redis.hgetall(keys.stock);
   const held: Record<string, number> = {};
-  const reservations = redis.pipeline();
-  for (const key of await scanKeys(redis, keys.reservation("*"))) {
-    reservations.hmget(key, "status", "quantities");
-  }
-  for (const [, reply] of (await reservations.exec()) ?? []) {
-    const [status, quantities] = reply as [string | null, string | null];
+  const reservations = await Promise.all(
+    reservationKeys.map((key) => redis.hmget(key, "status", "quantities")),
+  );
+  for (const [status, quantities] of reservations) {
     if (status !== "reserved" || !quantities) continue;
     const flat = JSON.parse(quantities) as string[];
     for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -373,7 +443,8 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
   const subscriptionProblems: unknown[] = [];
   const compare = (label: string, orderId: string, events: readonly WatchedEvent[]) => {
     const history = historyOf.get(orderId) ?? [];
-    const got = events.map((event) => `${event.cursor}/${event.id}`).join(",");
+    // A delivered cursor covers every partition; the history keeps the order's feed entry id.
+    const got = events.map((event) => `${event.entryId}/${event.id}`).join(",");
     const want = history.map((event) => `${event.cursor}/${event.id}`).join(",");
     if (got !== want) {
       subscriptionMissing += Math.max(0, history.length - events.length);
@@ -408,7 +479,10 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
     error.startsWith("SLOW_SUBSCRIBER") ||
     seen.redisOutages.some(([from, to]) => at >= from && at <= to);
   const errors = allWatches.flatMap((watch) => watch.errors);
-  const transientCount = errors.filter(isTransient).length;
+  const transient = errors.filter(isTransient);
+  const whileDown = tally(
+    transient.filter(({ error }) => !error.startsWith("SLOW_SUBSCRIBER")).map(({ error }) => error),
+  ).map(([error, count]) => `${count}× ${error}`);
   const lasting = tally(errors.filter((error) => !isTransient(error)).map(({ error }) => error));
   const duplicateExamples = allWatches.flatMap((watch) => watch.duplicates).slice(0, 5);
   checks.push(
@@ -422,27 +496,36 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
         ...subscriptionProblems,
         ...lasting.map(([error, count]) => ({ subscriptionError: error, count })),
       ],
-      `${seen.eventWatches.length} events + ${seen.orderWatches.size} orderEvents subscriptions, ${allWatches.reduce((sum, watch) => sum + watch.resumes, 0)} resumes${transientCount ? `; ${transientCount} ended by an error while Redis was down, then resumed` : ""}`,
+      `${seen.eventWatches.length} events + ${seen.orderWatches.size} orderEvents subscriptions, ${allWatches.reduce((sum, watch) => sum + watch.resumes, 0)} resumes${transient.length ? `; ${transient.length} ended by an error they resume from (slow, or while Redis was down or failing over), then resumed${whileDown.length ? `: ${whileDown.join("; ")}` : ""}` : ""}`,
     ),
   );
 
-  // Dead letters: exactly one per injected entry and group reading its stream.
-  const typeOfStream = new Map(EVENT_TYPES.map((type) => [keys.partition(0).stream(type), type]));
+  // Dead letters: exactly one per injected entry and group reading its stream, each in the
+  // dead-letter stream of the entry's partition.
+  const streamOf = new Map(
+    keys.partitions.flatMap((partition) =>
+      EVENT_TYPES.map((type) => [partition.stream(type), `p${partition.index}/${type}`] as const),
+    ),
+  );
   const expected = seen.injected.flatMap((entry) =>
-    STREAM_CONSUMER_GROUPS[entry.type].map((group) => `${entry.type} ${entry.entryId} ${group}`),
+    STREAM_CONSUMER_GROUPS[entry.type].map(
+      (group) => `p${entry.partition}/${entry.type} ${entry.entryId} ${group}`,
+    ),
   );
-  const deadLetters = (await redis.xrange(keys.partition(0).deadLetter, "-", "+")).map(
-    ([, fields]) => {
-      const record: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2)
-        record[fields[i] as string] = fields[i + 1] as string;
-      return record;
-    },
+  const deadLetterStreams = await Promise.all(
+    keys.partitions.map(async (partition) =>
+      toRecords(await redis.xrange(partition.deadLetter, "-", "+")).map((record) => ({
+        record,
+        partition: partition.index,
+      })),
+    ),
   );
-  const actual = deadLetters.map(
-    (record) =>
-      `${typeOfStream.get(record.stream ?? "") ?? record.stream} ${record.entryId} ${record.group}`,
-  );
+  const deadLetters = deadLetterStreams.flat().map(({ record }) => record);
+  const actual = deadLetterStreams.flat().map(({ record, partition }) => {
+    const stream = streamOf.get(record.stream ?? "") ?? record.stream;
+    const where = stream?.startsWith(`p${partition}/`) ? "" : ` (dead-lettered in p${partition})`;
+    return `${stream} ${record.entryId} ${record.group}${where}`;
+  });
   const unexpected = actual.filter(
     (key, index) => actual.indexOf(key) !== index || !expected.includes(key),
   );
@@ -465,20 +548,29 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
   const pending: unknown[] = [];
   const streamLengthsAtEnd: Record<string, number> = {};
   const consumersListed: Record<string, number> = {};
-  for (const type of EVENT_TYPES) {
-    const stream = keys.partition(0).stream(type);
-    streamLengthsAtEnd[type] = await redis.xlen(stream);
-    const groups = (await redis.xinfo("GROUPS", stream)) as unknown[][];
-    for (const group of groups) {
-      const info: Record<string, unknown> = {};
-      for (let i = 0; i + 1 < group.length; i += 2) info[String(group[i])] = group[i + 1];
-      if (Number(info.pending) > 0) pending.push({ type, group: info.name, pending: info.pending });
-      const name = String(info.name);
-      if (name === AUDIT_GROUP) continue;
-      consumersListed[name] = Math.max(consumersListed[name] ?? 0, Number(info.consumers));
+  for (const partition of keys.partitions) {
+    for (const type of EVENT_TYPES) {
+      const stream = partition.stream(type);
+      streamLengthsAtEnd[type] = (streamLengthsAtEnd[type] ?? 0) + (await redis.xlen(stream));
+      const groups = (await redis.xinfo("GROUPS", stream)) as unknown[][];
+      for (const group of groups) {
+        const info: Record<string, unknown> = {};
+        for (let i = 0; i + 1 < group.length; i += 2) info[String(group[i])] = group[i + 1];
+        if (Number(info.pending) > 0) {
+          pending.push({
+            type,
+            partition: partition.index,
+            group: info.name,
+            pending: info.pending,
+          });
+        }
+        const name = String(info.name);
+        if (name === AUDIT_GROUP) continue;
+        consumersListed[name] = Math.max(consumersListed[name] ?? 0, Number(info.consumers));
+      }
     }
+    streamLengthsAtEnd.feed = (streamLengthsAtEnd.feed ?? 0) + (await redis.xlen(partition.feed));
   }
-  streamLengthsAtEnd.feed = await redis.xlen(keys.partition(0).feed);
   checks.push(
     check("no entry left pending in any consumer group after the drain", pending, "none"),
   );
@@ -495,6 +587,7 @@ export async function judge(redis: Redis, keys: Keys, seen: Observations): Promi
     checks,
     figures: {
       ordersInRedis: indexIds.length,
+      ordersByPartition: indexed.map((ids) => ids.length),
       byStatus,
       lost: lost.length,
       duplicatedEvents: duplicated.length,

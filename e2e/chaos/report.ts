@@ -11,7 +11,9 @@ export function formatReport(result: SoakResult): string {
     "",
     "Conveyor chaos soak",
     "===================",
-    `seed ${f.seed}, appendfsync ${f.appendFsync}`,
+    f.redis === "cluster"
+      ? `seed ${f.seed}, Redis Cluster (3 masters, each with a replica), ${f.partitions} partitions`
+      : `seed ${f.seed}, appendfsync ${f.appendFsync}, ${f.partitions} partition${f.partitions === 1 ? "" : "s"}`,
     `orders placed      ${f.ordersPlanned} (${Object.entries(f.ordersByKind)
       .map(([kind, count]) => `${kind} ${count}`)
       .join(", ")})`,
@@ -22,18 +24,23 @@ export function formatReport(result: SoakResult): string {
         .map(([reason, count]) => `${count}× ${reason}`)
         .join("; ") || "-"
     }`,
+    ...(f.partitions > 1
+      ? [`by partition       ${f.ordersByPartition.map((count, p) => `p${p} ${count}`).join(", ")}`]
+      : []),
     `final statuses     ${Object.entries(f.byStatus)
       .map(([status, count]) => `${status} ${count}`)
       .join(", ")}`,
     `kills (SIGKILL)    ${totalKills}: ${kills}`,
-    `redis restarts     ${f.redisRestarts} (kill -9, restart from the AOF)`,
+    f.redis === "cluster"
+      ? `failovers          ${f.failovers} (CLUSTER FAILOVER)${f.failoverDetails.length ? `: ${f.failoverDetails.join("; ")}` : ""}`
+      : `redis restarts     ${f.redisRestarts} (kill -9, restart from the AOF)`,
     `failed starts      ${f.startFailures} (retried; e.g. started while Redis was down)`,
     `crashes            ${f.crashes.length}${f.crashes.length ? `: ${f.crashes.map((crash) => `${crash.replica} (${crash.exit})`).join(", ")}` : ""}`,
     `lost               ${f.lost}`,
     `duplicated         ${f.duplicatedEvents} orders with a duplicate event; ${f.subscriptionDuplicates} duplicate deliveries to subscribers; ${f.subscriptionMissing} events missed by subscribers`,
     `dead letters       ${f.deadLetters} (for ${f.injected} injected malformed entries)`,
     `time to terminal   p50 ${f.msToTerminal.p50} ms, p99 ${f.msToTerminal.p99} ms, max ${f.msToTerminal.max} ms`,
-    `stream entries     ${f.streamEntriesAudited} added; at the end ${Object.entries(
+    `stream entries     ${f.streamEntriesAudited} added (audited; ${f.auditRetriedReads} audit reads failed and were sent again); at the end ${Object.entries(
       f.streamLengthsAtEnd,
     )
       .map(([stream, length]) => `${stream} ${length}`)

@@ -6,8 +6,9 @@
  *   npm run chaos                                  # 3,000 orders at 50/s, 2 Redis restarts
  *   npm run chaos -- --orders 500 --rate 25        # a quicker one
  *   npm run chaos -- --fsync everysec --seed 42    # Redis's default fsync policy; replay a seed
+ *   npm run chaos -- --cluster --partitions 4      # on a Redis Cluster, with master failovers
  *
- * Loopback only: everything runs on this machine, on a private redis-server of its own.
+ * Loopback only: everything runs on this machine, on a private redis-server (or cluster) of its own.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -20,6 +21,9 @@ const { values } = parseArgs({
     orders: { type: "string" },
     rate: { type: "string" },
     "redis-restarts": { type: "string" },
+    cluster: { type: "boolean" },
+    partitions: { type: "string" },
+    failovers: { type: "string" },
     fsync: { type: "string" },
     "claim-idle-ms": { type: "string" },
     "max-deliveries": { type: "string" },
@@ -37,6 +41,9 @@ if (values.help) {
   --orders N             orders to place (default ${SOAK_DEFAULTS.orderCount})
   --rate N               orders per second (default ${SOAK_DEFAULTS.ratePerSecond})
   --redis-restarts N     times Redis is killed and restarted (default ${SOAK_DEFAULTS.redisRestarts})
+  --cluster              on a Redis Cluster (3 masters, each with a replica) instead of one Redis
+  --partitions N         STREAM_PARTITIONS (default ${SOAK_DEFAULTS.partitions}; 4 with --cluster)
+  --failovers N          with --cluster: master failovers during the load (default ${SOAK_DEFAULTS.failovers})
   --fsync always|everysec  AOF fsync policy (default ${SOAK_DEFAULTS.appendFsync})
   --claim-idle-ms N      consumers' visibility timeout (default ${SOAK_DEFAULTS.claimIdleMs})
   --max-deliveries N     deliveries before dead-lettering (default ${SOAK_DEFAULTS.maxDeliveries})
@@ -92,6 +99,13 @@ const result = await runSoak({
   orderCount: positive("orders", values.orders, SOAK_DEFAULTS.orderCount),
   ratePerSecond: positive("rate", values.rate, SOAK_DEFAULTS.ratePerSecond),
   redisRestarts: positive("redis-restarts", values["redis-restarts"], SOAK_DEFAULTS.redisRestarts),
+  isCluster: values.cluster === true,
+  partitions: positive(
+    "partitions",
+    values.partitions,
+    values.cluster ? 4 : SOAK_DEFAULTS.partitions,
+  ),
+  failovers: positive("failovers", values.failovers, SOAK_DEFAULTS.failovers),
   appendFsync: fsync,
   claimIdleMs: positive("claim-idle-ms", values["claim-idle-ms"], SOAK_DEFAULTS.claimIdleMs),
   maxDeliveries: positive("max-deliveries", values["max-deliveries"], SOAK_DEFAULTS.maxDeliveries),

@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { restock, seedCatalog } from "@conveyor/catalog";
-import { createKeys, type EventType } from "@conveyor/contract";
-import { Redis } from "ioredis";
+import { createKeys, type EventType, type Keys } from "@conveyor/contract";
+import { Cluster, Redis } from "ioredis";
+import { encodeCursor, feedStart } from "../../gateway/src/feed/cursor.ts";
 import { freePort } from "../../services/testkit/src/ports.ts";
-import { startRedisServer } from "../../services/testkit/src/redis-server.ts";
+import { type RedisCluster, startRedisCluster } from "../../services/testkit/src/redis-cluster.ts";
+import { type RedisServer, startRedisServer } from "../../services/testkit/src/redis-server.ts";
 import type { AppName } from "../support/system.ts";
 import { createAuditTail } from "./audit.ts";
 import { type Check, type InjectedEntry, judge, type Verdict } from "./checks.ts";
@@ -36,11 +38,26 @@ export interface SoakOptions {
   minKillsPerApp: number;
   /** Replicas of each app (inventory and payment have two, so a live consumer sometimes remains). */
   replicas: Record<AppName, number>;
-  /** How many times Redis itself is killed (SIGKILL) and restarted from its AOF. */
+  /**
+   * Run on a private Redis Cluster (three masters, each with a replica; `REDIS_CLUSTER_NODES`)
+   * instead of one persistent redis-server. Its masters then fail over (`failovers`) instead of
+   * Redis being killed: `redisRestarts`, `redisDowntimeMs` and `appendFsync` are a single
+   * Redis's.
+   */
+  isCluster: boolean;
+  /** Partitions of the pipeline (`STREAM_PARTITIONS`), on a single Redis or a cluster. */
+  partitions: number;
+  /**
+   * On a cluster: manual failovers (`CLUSTER FAILOVER` on a master's replica, which loses no
+   * acknowledged write) at evenly spread moments of the placement, each of another shard, those
+   * serving the most partitions first.
+   */
+  failovers: number;
+  /** On a single Redis: how many times it is killed (SIGKILL) and restarted from its AOF. */
   redisRestarts: number;
   /** How long Redis stays down, in [min, max]. */
   redisDowntimeMs: readonly [number, number];
-  /** The AOF fsync policy (see docs/reliability.md for why the soak uses `always`). */
+  /** The AOF fsync policy of a single Redis (see docs/reliability.md for why `always`). */
   appendFsync: "always" | "everysec";
   /** The consumers' visibility timeout before a dead consumer's entries are claimed. */
   claimIdleMs: number;
@@ -76,6 +93,9 @@ export const SOAK_DEFAULTS: Omit<SoakOptions, "seed" | "log"> = {
   maxReplicasDown: 2,
   minKillsPerApp: 3,
   replicas: { gateway: 1, inventory: 2, payment: 2, shipment: 1 },
+  isCluster: false,
+  partitions: 1,
+  failovers: 2,
   redisRestarts: 2,
   redisDowntimeMs: [500, 2_500],
   appendFsync: "always",
@@ -97,6 +117,9 @@ export interface SoakResult {
   checks: Check[];
   figures: Verdict["figures"] & {
     seed: number;
+    /** `redis-server` (one, persistent) or `cluster` (three masters, each with a replica). */
+    redis: "redis-server" | "cluster";
+    partitions: number;
     appendFsync: string;
     ordersPlanned: number;
     ordersAccepted: number;
@@ -109,6 +132,11 @@ export interface SoakResult {
     replays: number;
     kills: FleetStats["kills"];
     redisRestarts: number;
+    failovers: number;
+    /** Audit reads that failed and were sent again from the same positions. */
+    auditRetriedReads: number;
+    /** Each failover: the shard, its new master, the partitions it serves, how long it took. */
+    failoverDetails: string[];
     startFailures: number;
     crashes: FleetStats["crashes"];
     injected: number;
@@ -127,7 +155,7 @@ function tally(pairs: ReadonlyArray<[string, number]>): Array<[string, number]> 
   return [...totals].sort((a, b) => b[1] - a[1]);
 }
 
-/** A lock that keeps the soak's own writes to Redis and Redis's restarts apart. */
+/** A lock that keeps the soak's own writes to Redis and Redis's restarts or failovers apart. */
 function createMutex() {
   let tail: Promise<unknown> = Promise.resolve();
   return <T>(work: () => Promise<T>): Promise<T> => {
@@ -157,28 +185,124 @@ function malformedEntry(index: number): { type: EventType; fields: string[] } {
   return kinds[index % kinds.length] as { type: EventType; fields: string[] };
 }
 
+/** The soak's Redis: one persistent redis-server, or a cluster. */
+interface SoakRedis {
+  server: RedisServer | undefined;
+  cluster: RedisCluster | undefined;
+  /** What it is, for the log. */
+  description: string;
+  /** The settings that point an app at it. */
+  env: Record<string, string>;
+  /**
+   * A connection of the soak's own that waits through outages instead of failing. On a single
+   * Redis a `commands` one pipelines the commands of one tick by itself; a `blocking` one is for
+   * one blocking read at a time. The soak never sends a pipeline itself: on a cluster one must
+   * not span slots.
+   */
+  connect(role: "commands" | "blocking"): Redis | Cluster;
+  stop(): Promise<void>;
+}
+
+async function startSoakRedis(options: SoakOptions): Promise<SoakRedis> {
+  const quiet = <T extends Redis | Cluster>(client: T): T => {
+    client.on("error", () => {});
+    if (client instanceof Cluster) client.on("node error", () => {});
+    return client;
+  };
+  if (!options.isCluster) {
+    const server = await startRedisServer({
+      isPersistent: true,
+      appendFsync: options.appendFsync,
+    });
+    return {
+      server,
+      cluster: undefined,
+      description: `${server.url} (AOF, appendfsync ${options.appendFsync})`,
+      env: { REDIS_URL: server.url },
+      connect: (role) =>
+        quiet(
+          new Redis(server.url, {
+            maxRetriesPerRequest: null,
+            enableAutoPipelining: role === "commands",
+          }),
+        ),
+      stop: () => server.stop(),
+    };
+  }
+  const cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+  const seeds = cluster.nodes.split(",").map((node) => {
+    const [host = "", port = ""] = node.split(":");
+    return { host, port: Number(port) };
+  });
+  return {
+    server: undefined,
+    cluster,
+    description: `cluster ${cluster.nodes} (3 masters, each with a replica)`,
+    // The URL only gives credentials and TLS when REDIS_CLUSTER_NODES is set.
+    env: {
+      REDIS_URL: `redis://${seeds[0]?.host}:${seeds[0]?.port}`,
+      REDIS_CLUSTER_NODES: cluster.nodes,
+    },
+    connect: () =>
+      quiet(
+        new Cluster(seeds, {
+          redisOptions: { maxRetriesPerRequest: null },
+          // Not on a cluster: after a failover, an automatic pipeline holding commands of two
+          // slots of the failed-over node fails with MOVED instead of being redirected, and
+          // keeps the stale route (redis/ioredis#2075). Single commands are always redirected.
+          enableAutoPipelining: false,
+          // Through a failover: retried until the replica has taken over and the slots moved.
+          retryDelayOnClusterDown: 200,
+          retryDelayOnTryAgain: 100,
+          retryDelayOnFailover: 200,
+          maxRedirections: 64,
+          clusterRetryStrategy: () => 200,
+        }),
+      ),
+    stop: () => cluster.stop(),
+  };
+}
+
 /**
- * Runs the chaos soak: Conveyor on its own persistent Redis, orders at a steady rate, clients
- * subscribed throughout, while apps are SIGKILLed and restarted at random and Redis itself is
- * killed and restarted from its AOF; then the pipeline drains and the checks judge the result.
+ * The partitions each shard of a cluster serves (by the slot of each partition's hash tag), as
+ * `partitionsOfShard[shard]`; shards are in the fixture's order (shard 0 has the lowest slots).
+ */
+async function partitionsOfShards(
+  redis: Cluster,
+  cluster: RedisCluster,
+  keys: Keys,
+): Promise<number[][]> {
+  const ranges = await redis.cluster("SLOTS");
+  const shards = cluster.masters.map((): number[] => []);
+  for (const partition of keys.partitions) {
+    const slot = Number(await redis.cluster("KEYSLOT", partition.feed));
+    const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+    const shard = cluster.masters.findIndex((master) => master.port === Number(range?.[2]?.[1]));
+    shards[shard]?.push(partition.index);
+  }
+  return shards;
+}
+
+/**
+ * Runs the chaos soak: Conveyor on its own persistent Redis (or a Redis Cluster), orders at a
+ * steady rate, clients subscribed throughout, while apps are SIGKILLed and restarted at random
+ * and Redis itself is killed and restarted from its AOF (or the cluster's masters fail over);
+ * then the pipeline drains and the checks judge the result.
  */
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const { log } = options;
   const random = createRandom(options.seed);
   const startedAt = Date.now();
-  const redisServer = await startRedisServer({
-    isPersistent: true,
-    appendFsync: options.appendFsync,
-  });
-  const keys = createKeys("chaos:");
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-  redis.on("error", () => {});
-  const auditConnection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-  auditConnection.on("error", () => {});
+  const soakRedis = await startSoakRedis(options);
+  const { server: redisServer, cluster } = soakRedis;
+  const keys = createKeys("chaos:", options.partitions);
+  const redis = soakRedis.connect("commands");
   const exclusive = createMutex();
   const gatewayPort = await freePort();
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-  log(`redis ${redisServer.url} (AOF, appendfsync ${options.appendFsync}); gateway ${gatewayUrl}`);
+  log(
+    `redis ${soakRedis.description}, ${options.partitions} partition${options.partitions === 1 ? "" : "s"}; gateway ${gatewayUrl}`,
+  );
 
   // The catalog as the soak wants it before any app seeds it (seeding never overwrites stock).
   await seedCatalog(redis, keys, { initialStock: 1_000_000 });
@@ -198,8 +322,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       // Loopback only: the gateway and the health servers listen on every interface by default.
       HOST: "127.0.0.1",
       HEALTH_HOST: "127.0.0.1",
-      REDIS_URL: redisServer.url,
+      ...soakRedis.env,
       STREAM_PREFIX: keys.prefix,
+      STREAM_PARTITIONS: String(options.partitions),
       LOG_LEVEL: "warn",
       OTEL_SDK_DISABLED: "true",
       BLOCK_MS: "1000",
@@ -210,12 +335,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       STOP_TIMEOUT_MS: "5000",
     },
   });
-  const audit = createAuditTail(auditConnection, redis, keys);
+  const audit = createAuditTail(() => soakRedis.connect("blocking"), redis, keys);
   const eventWatches: Watch[] = [];
   const orderWatches = new Map<string, Watch>();
   const injected: InjectedEntry[] = [];
   const orders = planOrders(options.orderCount, random, `chaos-${options.seed}`);
   let redisRestarts = 0;
+  let failovers = 0;
+  const failoverDetails: string[] = [];
   const redisOutages: Array<[number, number]> = [];
   let placementMs = 0;
   let drainMs = 0;
@@ -224,6 +351,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let verdict: Verdict;
   try {
     await audit.start();
+    const shardPartitions =
+      cluster && redis instanceof Cluster ? await partitionsOfShards(redis, cluster, keys) : [];
+    if (cluster) {
+      log(
+        `partitions by shard: ${shardPartitions.map((partitions, shard) => `${shard}: ${partitions.join(" ") || "-"}`).join("; ")}`,
+      );
+    }
     await fleet.startAll();
     log(`started ${fleet.replicas.map((replica) => replica.id).join(", ")}`);
     const streamUrl = `${gatewayUrl}/graphql/stream`;
@@ -233,8 +367,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           url: streamUrl,
           query: EVENTS_SUBSCRIPTION,
           // From the feed's start, so nothing depends on when the subscription is established.
-          after: "0-0",
+          after: encodeCursor(feedStart(options.partitions)),
           singleConnection: i % 2 === 1,
+          partitionCount: options.partitions,
         }),
       );
     }
@@ -291,6 +426,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
     // Redis: killed at evenly spread moments of the placement, restarted from its AOF.
     const redisKiller = (async () => {
+      if (!redisServer) return;
       for (let k = 1; k <= options.redisRestarts; k += 1) {
         const at = startedPlacingAt + (placementPlannedMs * k) / (options.redisRestarts + 1);
         await sleep(Math.max(0, at - Date.now()));
@@ -306,6 +442,36 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           outage[1] = Date.now() + 5_000;
           redisRestarts += 1;
           log("redis-server restarted from its AOF");
+        });
+      }
+    })();
+
+    // A cluster: a manual failover at evenly spread moments of the placement, each of another
+    // shard (the busiest first), while the fleet goes on.
+    const failoverer = (async () => {
+      if (!cluster) return;
+      const shardOrder = shardPartitions
+        .map((partitions, shard) => ({ shard, count: partitions.length }))
+        .sort((a, b) => b.count - a.count || a.shard - b.shard)
+        .map(({ shard }) => shard);
+      for (let k = 1; k <= options.failovers; k += 1) {
+        const at = startedPlacingAt + (placementPlannedMs * k) / (options.failovers + 1);
+        await sleep(Math.max(0, at - Date.now()));
+        await exclusive(async () => {
+          const shard = shardOrder[(k - 1) % shardOrder.length] as number;
+          const from = cluster.masters[shard]?.port;
+          const outage: [number, number] = [Date.now(), Number.POSITIVE_INFINITY];
+          redisOutages.push(outage);
+          log(`CLUSTER FAILOVER of shard ${shard} (master ${from})`);
+          await cluster.failover(shard);
+          const tookMs = Date.now() - outage[0];
+          // Clients find the new master on their next command (MOVED); errors until a few
+          // seconds after are part of the failover.
+          outage[1] = Date.now() + 5_000;
+          failovers += 1;
+          const detail = `shard ${shard} (partitions ${shardPartitions[shard]?.join(" ") || "none"}): ${from} → ${cluster.masters[shard]?.port} in ${tookMs} ms`;
+          failoverDetails.push(detail);
+          log(`failed over ${detail}`);
         });
       }
     })();
@@ -328,12 +494,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         );
         const { type, fields } = malformedEntry(i);
         await exclusive(async () => {
-          const entryId = (await redis.xadd(
-            keys.partition(0).stream(type),
-            "*",
-            ...fields,
-          )) as string;
-          injected.push({ type, entryId });
+          const partition = keys.partition(i % keys.partitions.length);
+          const entryId = (await redis.xadd(partition.stream(type), "*", ...fields)) as string;
+          injected.push({ type, partition: partition.index, entryId });
         });
       }
     })();
@@ -356,6 +519,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
               query: ORDER_EVENTS_SUBSCRIPTION,
               variables: { orderId },
               singleConnection: index % (2 * options.watchEveryNthOrder) === 0,
+              partitionCount: options.partitions,
             }),
           );
         }
@@ -374,7 +538,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     log(
       `placed ${orders.filter((order) => order.orderId).length}/${orders.length} orders in ${placementMs} ms; stopping the chaos`,
     );
-    await Promise.all([monkey, redisKiller, restocker, injector]);
+    await Promise.all([monkey, redisKiller, failoverer, restocker, injector]);
     await Promise.allSettled(background);
     await fleet.startAllDown();
 
@@ -383,15 +547,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const acceptedIds = orders.flatMap((order) => (order.orderId ? [order.orderId] : []));
     const terminal = new Set(["SHIPPED", "REJECTED", "CANCELLED"]);
     while (Date.now() - drainStartedAt < options.drainTimeoutMs) {
-      const statuses = redis.pipeline();
-      for (const id of acceptedIds) statuses.hget(keys.order(id), "status");
-      const replies = (await statuses.exec()) ?? [];
-      const unfinished = replies.filter(([, status]) => !terminal.has(String(status))).length;
-      const [lastFeed] = await redis.xrevrange(keys.partition(0).feed, "+", "-", "COUNT", 1);
-      const laggingWatchers = eventWatches.filter((w) => w.lastCursor !== lastFeed?.[0]).length;
-      const histories = redis.pipeline();
-      for (const id of orderWatches.keys()) histories.llen(keys.orderEvents(id));
-      const lengths = ((await histories.exec()) ?? []).map(([, length]) => Number(length));
+      const statuses = await Promise.all(
+        acceptedIds.map((id) => redis.hget(keys.order(id), "status")),
+      );
+      const unfinished = statuses.filter((status) => !terminal.has(String(status))).length;
+      // Every events watcher at the end of every partition's feed.
+      const feedEnds = await Promise.all(
+        keys.partitions.map(async (partition) => {
+          const [last] = await redis.xrevrange(partition.feed, "+", "-", "COUNT", 1);
+          return last?.[0] ?? "0-0";
+        }),
+      );
+      const laggingWatchers = eventWatches.filter((w) =>
+        feedEnds.some((end, index) => w.lastPosition?.[index] !== end),
+      ).length;
+      const lengths = await Promise.all(
+        [...orderWatches.keys()].map((id) => redis.llen(keys.orderEvents(id))),
+      );
       const laggingOrderWatchers = [...orderWatches.values()].filter(
         (w, index) => w.events.length < (lengths[index] ?? 0),
       ).length;
@@ -428,7 +600,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await audit.stop();
     await fleet.stopAll();
     redis.disconnect();
-    await redisServer.stop();
+    await soakRedis.stop();
   }
   const drained: Check = {
     name: "the pipeline drained within the drain time once the chaos stopped",
@@ -446,6 +618,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     figures: {
       ...verdict.figures,
       seed: options.seed,
+      redis: cluster ? "cluster" : "redis-server",
+      partitions: options.partitions,
       appendFsync: options.appendFsync,
       ordersPlanned: orders.length,
       ordersAccepted: accepted.length,
@@ -460,6 +634,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       replays: accepted.filter((order) => order.replayedOrderId !== undefined).length,
       kills: fleet.stats.kills,
       redisRestarts,
+      failovers,
+      auditRetriedReads: audit.retriedReads,
+      failoverDetails,
       startFailures: fleet.stats.startFailures,
       crashes: fleet.stats.crashes,
       injected: injected.length,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { partitionOf } from "@conveyor/contract";
 import { createClient } from "graphql-sse";
-import { compareCursors } from "../../gateway/src/feed/cursor.ts";
+import { compareCursors, type FeedPosition, parseCursor } from "../../gateway/src/feed/cursor.ts";
 
 /** An event as a soak client selects it. */
 export interface WatchedEvent {
@@ -8,6 +9,11 @@ export interface WatchedEvent {
   cursor: string;
   type: string;
   orderId: string;
+  /**
+   * Not selected: the event's entry id in its partition's feed, read off its cursor (with one
+   * partition, the cursor itself). The read model's history stores the same id.
+   */
+  entryId: string;
 }
 
 const FIELDS = "id cursor type orderId";
@@ -32,6 +38,8 @@ export interface WatchOptions {
   after?: string | undefined;
   /** graphql-sse's single-connection mode, or distinct connections. */
   singleConnection: boolean;
+  /** The feed's partitions (`STREAM_PARTITIONS`), which every cursor covers. Default 1. */
+  partitionCount?: number;
   /**
    * How long to wait before subscribing again after the connection ended: doubled after each
    * attempt that received nothing, up to 2 s. Default 200 ms.
@@ -44,23 +52,27 @@ export interface Watch {
   /** Events received, each once, in the order they arrived. */
   readonly events: readonly WatchedEvent[];
   /**
-   * Events received a second time (same id) or out of order (a cursor not after the last one).
-   * The server must never send one: these are counted, never delivered twice to `events`.
+   * Events received a second time (same id) or out of order: an entry id not after the last one
+   * in its partition, or (for every event) a cursor that goes back in any partition. The server
+   * must never send one: these are counted, never delivered twice to `events`.
    */
   readonly duplicates: readonly WatchedEvent[];
   /** How many times it subscribed again after the connection ended. */
   readonly resumes: number;
   /**
    * GraphQL errors that ended the subscription (then resumed), as `CODE: message` with when
-   * they came: a slow subscriber being closed, an expired cursor, Redis unreachable, …
+   * they came: a slow subscriber being closed, an expired cursor, Redis unreachable, … and
+   * `BAD_CURSOR` for an event whose cursor is not one of the feed's partitions.
    */
   readonly errors: ReadonlyArray<{ at: number; error: string }>;
   readonly lastCursor: string | undefined;
+  /** The last cursor as a position: per partition, the last entry id delivered from it. */
+  readonly lastPosition: FeedPosition | undefined;
   stop(): void;
 }
 
 interface SubscriptionResult {
-  data?: Record<string, WatchedEvent> | null;
+  data?: Record<string, Omit<WatchedEvent, "entryId">> | null;
   errors?: ReadonlyArray<{ message: string; extensions?: { code?: string } }>;
 }
 
@@ -75,22 +87,39 @@ export function watch(options: WatchOptions): Watch {
   const duplicates: WatchedEvent[] = [];
   const errors: Array<{ at: number; error: string }> = [];
   const seenIds = new Set<string>();
+  const partitionCount = options.partitionCount ?? 1;
+  // A subscription to every event is promised cursors that never go back in any partition; one
+  // order's events all live in its partition, so only that one is ordered for it.
+  const isWholeFeed = options.variables?.orderId === undefined;
   let lastCursor = options.after;
+  let lastPosition: FeedPosition | undefined =
+    options.after === undefined ? undefined : parseCursor(options.after, partitionCount);
   let resumes = 0;
   let isStopped = false;
   let endCurrent: () => void = () => {};
 
-  function receive(event: WatchedEvent): void {
-    if (
-      seenIds.has(event.id) ||
-      (lastCursor !== undefined && compareCursors(event.cursor, lastCursor) <= 0)
-    ) {
+  function receive(selected: Omit<WatchedEvent, "entryId">): void {
+    const position = parseCursor(selected.cursor, partitionCount);
+    const partition = partitionOf(selected.orderId, partitionCount);
+    if (!position) {
+      errors.push({ at: Date.now(), error: `BAD_CURSOR: ${selected.cursor.slice(0, 100)}` });
+      return;
+    }
+    const event = { ...selected, entryId: position[partition] as string };
+    const last = lastPosition;
+    const isOutOfOrder =
+      last !== undefined &&
+      (compareCursors(event.entryId, last[partition] as string) <= 0 ||
+        (isWholeFeed &&
+          position.some((entryId, index) => compareCursors(entryId, last[index] as string) < 0)));
+    if (seenIds.has(event.id) || isOutOfOrder) {
       duplicates.push(event);
       return;
     }
     seenIds.add(event.id);
     events.push(event);
     lastCursor = event.cursor;
+    lastPosition = position;
   }
 
   async function once(): Promise<void> {
@@ -103,7 +132,7 @@ export function watch(options: WatchOptions): Watch {
       await new Promise<void>((resolve) => {
         endCurrent = resolve;
         const variables = { ...options.variables, ...(lastCursor ? { after: lastCursor } : {}) };
-        const dispose = client.subscribe<Record<string, WatchedEvent>>(
+        const dispose = client.subscribe<Record<string, Omit<WatchedEvent, "entryId">>>(
           { query: options.query, variables },
           {
             next: (raw) => {
@@ -150,6 +179,9 @@ export function watch(options: WatchOptions): Watch {
     },
     get lastCursor() {
       return lastCursor;
+    },
+    get lastPosition() {
+      return lastPosition;
     },
     stop() {
       isStopped = true;

@@ -65,6 +65,11 @@ export function createRedis(
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 100,
     maxRedirections: 32,
+    // After a failover, an automatic pipeline holding commands of two slots of the old master is
+    // answered MOVED per slot, which ioredis neither redirects nor learns the new route from
+    // (redis/ioredis#2075): under steady load every batch to that shard would fail for good.
+    // Refreshing the slot map every second bounds that to about a second.
+    slotsRefreshInterval: 1_000,
   });
 }
 
