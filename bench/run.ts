@@ -20,8 +20,9 @@ import { hasApp } from "./lib/apps.ts";
 import {
   type CapacityProjection,
   clusterTopology,
-  measureClosedLoopOn,
   measureDrainsOn,
+  measureSystemOn,
+  type PhaseFigures,
   projectCapacity,
   type ShardFigures,
   singleTopology,
@@ -89,7 +90,9 @@ const plan = flags.quick
       fanoutSeconds: 1,
       clusterPartitions: [4],
       clusterSeconds: 1,
+      clusterFixedRate: 20,
       clusterDrainCount: 500,
+      clusterScaledConcurrency: false,
     }
   : {
       drainCount: 20_000,
@@ -116,7 +119,13 @@ const plan = flags.quick
       // The cluster section: the single Redis, then three masters with each partition count.
       clusterPartitions: [1, 4, 12],
       clusterSeconds: 10,
+      // An open loop at one rate on every topology, so their CPU per order compares (per-order
+      // costs fall as the rate rises and batches fill; the closed loops reach different rates).
+      clusterFixedRate: 150,
       clusterDrainCount: 10_000,
+      // With P partitions, a process's CONCURRENCY is shared by its P partition readers: the
+      // drains run once more with CONCURRENCY = P × BATCH_SIZE.
+      clusterScaledConcurrency: true,
     };
 
 /** The cluster section's closed loop and drain setting: the e2e's 64 clients, (b)'s default. */
@@ -125,6 +134,14 @@ const CLUSTER_SETTING: ConsumerSetting = { concurrency: 64, batchSize: 50 };
 const CLUSTER_MASTERS = 3;
 /** The master counts the cluster section projects its per-order costs onto. */
 const PROJECTED_MASTERS = [1, 3, 6, 12, 24];
+
+/** The drain settings of the cluster section on one topology. */
+function clusterDrainSettings(topology: Pick<Topology, "kind" | "partitions">): ConsumerSetting[] {
+  const scaled = topology.partitions * CLUSTER_SETTING.batchSize;
+  return plan.clusterScaledConcurrency && topology.kind === "cluster" && topology.partitions > 1
+    ? [CLUSTER_SETTING, { ...CLUSTER_SETTING, concurrency: scaled }]
+    : [CLUSTER_SETTING];
+}
 
 const selected = new Set<Section>(
   flags.only ? (flags.only.split(",").map((name) => name.trim()) as Section[]) : SECTIONS,
@@ -571,9 +588,10 @@ try {
         const drains: TopologyDrainResult[] = [];
         for (const topology of topologies) {
           const name = `${topologyName(topology)} P=${topology.partitions}`;
-          const loop = await measureClosedLoopOn(topology, {
+          const loop = await measureSystemOn(topology, {
             workers: CLUSTER_WORKERS,
             seconds: plan.clusterSeconds,
+            fixedRate: plan.clusterFixedRate,
             profileDir: flags.profile,
           });
           closedLoop.push(loop);
@@ -590,10 +608,12 @@ try {
             topology,
             services,
             plan.clusterDrainCount,
-            CLUSTER_SETTING,
+            clusterDrainSettings(topology),
           )) {
             drains.push(result);
-            log(`cluster ${name} ${result.service} drain: ${Math.round(result.perSecond)}/s`);
+            log(
+              `cluster ${name} ${result.service} c${result.concurrency} drain: ${Math.round(result.perSecond)}/s`,
+            );
           }
         }
         const latency: Array<{ shard: number; event: string; maxMs: number }> = [];
@@ -613,6 +633,7 @@ try {
           : [];
         tables.push(...clusterTables(closedLoop, drains, widest, projection));
         return {
+          drainRuns: topologies.map((topology) => clusterDrainSettings(topology).length),
           layouts: topologies.map((topology) => ({
             redis: topology.kind,
             partitions: topology.partitions,
@@ -736,21 +757,30 @@ function missingClusterFigures(results: unknown): string | undefined {
   const found = results as {
     closedLoop?: TopologyLoopResult[];
     drains?: TopologyDrainResult[];
+    drainRuns?: number[];
     projection?: unknown[];
   } | null;
   const runs = 1 + plan.clusterPartitions.length;
+  const drainRuns = (found?.drainRuns ?? []).reduce((sum, count) => sum + count, 0);
   const hasShards = (shards: readonly ShardFigures[], masters: number) =>
     shards.length === masters && shards.every((shard) => Number.isFinite(shard.cpuUsPerUnit));
   const loops = found?.closedLoop ?? [];
   if (
     loops.length !== runs ||
-    !loops.every((run) => run.shipped > 0 && hasShards(run.perShard, run.masters))
+    !loops.every(
+      (run) =>
+        run.shipped > 0 &&
+        hasShards(run.perShard, run.masters) &&
+        (run.fixedRate?.shipped ?? 0) > 0 &&
+        hasShards(run.fixedRate?.perShard ?? [], run.masters),
+    )
   ) {
     return "a closed loop is missing, shipped no order or lacks a master's figures";
   }
   const drains = found?.drains ?? [];
   if (
-    drains.length !== runs * 3 ||
+    drainRuns < runs ||
+    drains.length !== drainRuns * 3 ||
     !drains.every((run) => run.perSecond > 0 && hasShards(run.perShard, run.masters))
   ) {
     return "a service drain is missing, measured nothing or lacks a master's figures";
@@ -781,14 +811,42 @@ function clusterTables(
     run.redisKind === "single" ? "single" : `cluster ×${run.masters}`;
   const eachShard = (shards: readonly ShardFigures[], pick: (shard: ShardFigures) => string) =>
     shards.map(pick).join(" · ");
-  const us = (value: number) => String(Math.round(value));
+  const us = (value: number) => Math.round(value).toLocaleString("en-US");
   const share = (value: number) => `${Math.round(value * 100)} %`;
+  // Each topology's load phases: the open loop at the fixed rate, then the closed loop.
+  const phases = loops.flatMap((run) => [
+    ...(run.fixedRate
+      ? [
+          {
+            run,
+            load: `open ${run.fixedRate.offeredPerSecond}/s`,
+            figures: run.fixedRate as PhaseFigures,
+            shipped: run.fixedRate.shipped,
+            shippedPerSecond: run.fixedRate.shippedPerSecond,
+            errors: run.fixedRate.errors + (run.fixedRate.placed - run.fixedRate.shipped),
+            latencyMs: run.fixedRate.latencyMs,
+            cpuMsPerOrder: run.fixedRate.cpuMsPerOrder,
+          },
+        ]
+      : []),
+    {
+      run,
+      load: `closed ${run.workers}`,
+      figures: run as PhaseFigures,
+      shipped: run.shipped,
+      shippedPerSecond: run.shippedPerSecond,
+      errors: run.errors,
+      latencyMs: run.latencyMs,
+      cpuMsPerOrder: run.cpuMsPerOrder,
+    },
+  ]);
   const tables: Table[] = [
     {
-      title: `(f) Redis Cluster, end to end: closed loop of ${CLUSTER_WORKERS} clients, tracing off`,
+      title: `(f) Redis Cluster, end to end: open loop at ${plan.clusterFixedRate}/s, then closed loop of ${CLUSTER_WORKERS} clients, tracing off`,
       headers: [
         "redis",
         "partitions",
+        "load",
         "shipped/s",
         "errors",
         "p50 ms",
@@ -798,24 +856,26 @@ function clusterTables(
         "Redis µs/order per shard",
         "app log errors/warnings",
       ],
-      rows: loops.map((run) => [
-        name(run),
-        run.partitions,
-        run.shippedPerSecond,
-        run.errors,
-        run.latencyMs.p50,
-        run.latencyMs.p99,
+      rows: phases.map((phase) => [
+        name(phase.run),
+        phase.run.partitions,
+        phase.load,
+        phase.shippedPerSecond,
+        phase.errors,
+        phase.latencyMs.p50,
+        phase.latencyMs.p99,
         ["gateway", "inventory", "payment", "shipment", "bench"]
-          .map((app) => (run.cpuMsPerOrder[app] ?? Number.NaN).toFixed(2))
+          .map((app) => (phase.cpuMsPerOrder[app] ?? Number.NaN).toFixed(2))
           .join(" · "),
-        run.redisUsPerOrder,
-        eachShard(run.perShard, (shard) => us(shard.cpuUsPerUnit)),
-        run.logProblems.length === 0
+        phase.figures.redisUsPerOrder,
+        eachShard(phase.figures.perShard, (shard) => us(shard.cpuUsPerUnit)),
+        phase.run.logProblems.length === 0
           ? "none"
-          : run.logProblems.map((p) => `${p.app} ${p.errors}/${p.warnings}`).join(", "),
+          : phase.run.logProblems.map((p) => `${p.app} ${p.errors}/${p.warnings}`).join(", "),
       ]),
       notes: [
         "Redis µs/order: INFO cpu (used_cpu_sys + used_cpu_user) delta of every master, per order shipped; per shard: each master's, shard 0 serving the lowest slots",
+        "app log errors/warnings: lines at warn or above each app logged over the whole run (both loops)",
         "one machine runs every master, process and the bench: compare CPU per order, not orders/s",
       ],
     },
@@ -824,6 +884,7 @@ function clusterTables(
       headers: [
         "redis",
         "partitions",
+        "load",
         "shard",
         "serves",
         "CPU %",
@@ -832,12 +893,13 @@ function clusterTables(
         "share of commands",
         "commands/order",
       ],
-      rows: loops.flatMap((run) =>
-        run.perShard.map((shard) => [
-          name(run),
-          run.partitions,
+      rows: phases.flatMap((phase) =>
+        phase.figures.perShard.map((shard) => [
+          name(phase.run),
+          phase.run.partitions,
+          phase.load,
           shard.shard,
-          serves(shard, run.partitions),
+          serves(shard, phase.run.partitions),
           shard.cpuPercent,
           shard.cpuUsPerUnit,
           shard.commandsPerSecond,
@@ -850,11 +912,12 @@ function clusterTables(
       ],
     },
     {
-      title: `(f) Each service alone, single vs cluster: drain of ${plan.clusterDrainCount} entries spread over the partitions by order id (c${CLUSTER_SETTING.concurrency} b${CLUSTER_SETTING.batchSize}, PAYMENT_LATENCY_MS=0)`,
+      title: `(f) Each service alone, single vs cluster: drain of ${plan.clusterDrainCount} entries spread over the partitions by order id (batch ${CLUSTER_SETTING.batchSize}, PAYMENT_LATENCY_MS=0)`,
       headers: [
         "service",
         "redis",
         "partitions",
+        "concurrency",
         "events/s",
         "service CPU µs/event",
         "Redis µs/event",
@@ -866,6 +929,7 @@ function clusterTables(
         run.service,
         name(run),
         run.partitions,
+        run.concurrency,
         run.perSecond,
         (run.consumerCpuPercent * 10_000) / run.perSecond,
         run.perShard.reduce((sum, shard) => sum + shard.cpuUsPerUnit, 0),
@@ -873,7 +937,10 @@ function clusterTables(
         eachShard(run.perShard, (shard) => share(shard.commandShare)),
         run.perShard.reduce((sum, shard) => sum + shard.commandsPerUnit, 0),
       ]),
-      notes: ["the bench's XINFO polling (one call per 5 ms) is included in the Redis figures"],
+      notes: [
+        "concurrency is per process, shared by its partition readers (each reads at most the free slots)",
+        "the bench's XINFO polling (one call per 5 ms) is included in the Redis figures",
+      ],
     },
     {
       title:
@@ -889,26 +956,35 @@ function clusterTables(
         "share of Redis CPU",
       ],
       rows: [
-        ...loops.map((run) => ({ run: "e2e, per order", result: run })),
-        ...drains.map((run) => ({ run: `${run.service} drain, per event`, result: run })),
-      ].flatMap(({ run, result }) =>
-        result.catalog
+        ...phases.map((phase) => ({
+          run: `e2e ${phase.load}, per order`,
+          on: phase.run,
+          catalog: phase.figures.catalog,
+        })),
+        ...drains.map((run) => ({
+          run: `${run.service} drain c${run.concurrency}, per event`,
+          on: run,
+          catalog: run.catalog,
+        })),
+      ].flatMap(({ run, on, catalog }) =>
+        catalog
           ? [
               [
                 run,
-                name(result),
-                result.partitions,
-                result.catalog.shard,
-                result.catalog.shardUsPerUnit,
-                result.catalog.perPartitionUsPerUnit,
-                result.catalog.catalogUsPerUnit,
-                share(result.catalog.shareOfRedis),
+                name(on),
+                on.partitions,
+                catalog.shard,
+                catalog.shardUsPerUnit,
+                catalog.perPartitionUsPerUnit,
+                catalog.catalogUsPerUnit,
+                share(catalog.shareOfRedis),
               ],
             ]
           : [],
       ),
       notes: [
         "catalog µs/unit = its master's CPU − its partitions × the others' CPU per partition; with 1 partition that master also serves the {payments} and {shipments} ledgers",
+        "payment and shipment never touch the catalog: their rows show the method's error",
       ],
     },
   ];

@@ -4,7 +4,9 @@ import type { ServiceProcess } from "../../services/testkit/src/process.ts";
 import { type RedisCluster, startRedisCluster } from "../../services/testkit/src/redis-cluster.ts";
 import {
   type ClosedLoopResult,
+  type OpenLoopResult,
   runClosedLoop,
+  runOpenLoop,
   settle,
   startBenchSystem,
   trackShipments,
@@ -275,31 +277,40 @@ export function logProblems(processes: ReadonlyMap<string, ServiceProcess>): Log
   return found;
 }
 
-/** One closed loop on one topology. */
-export interface TopologyLoopResult extends ClosedLoopResult {
-  redisKind: Topology["kind"];
-  partitions: number;
-  masters: number;
+/** Every master's figures over one load phase, per order shipped. */
+export interface PhaseFigures {
   /** Every master's CPU µs per order together. */
   redisUsPerOrder: number;
   /** Each master's figures, per order (closed loop) or per event (drain). */
   perShard: ShardFigures[];
   catalog: CatalogCost | undefined;
+}
+
+/** The closed loop on one topology, and before it the open loop at a fixed rate, if asked. */
+export interface TopologyLoopResult extends ClosedLoopResult, PhaseFigures {
+  redisKind: Topology["kind"];
+  partitions: number;
+  masters: number;
+  /** The open loop at `LoopOptions.fixedRate`: CPU per order at the same rate on every topology. */
+  fixedRate: (OpenLoopResult & PhaseFigures) | undefined;
   logProblems: LogProblems[];
 }
 
-/** Options of {@link measureClosedLoopOn}. */
+/** Options of {@link measureSystemOn}. */
 export interface LoopOptions {
   workers: number;
   seconds: number;
+  /** Orders/s of an open loop run first (same duration), or none. */
+  fixedRate?: number | undefined;
   profileDir?: string | undefined;
 }
 
 /**
- * The whole system on one topology (a fresh prefix, every master flushed first), warmed up, then
- * the e2e section's closed loop: CPU per order of every process, and each master's counters.
+ * The whole system on one topology (a fresh prefix, every master flushed first), warmed up; an
+ * open loop at a fixed rate, if asked, then the e2e section's closed loop: CPU per order of every
+ * process, and each master's counters over each.
  */
-export async function measureClosedLoopOn(
+export async function measureSystemOn(
   topology: Topology,
   options: LoopOptions,
 ): Promise<TopologyLoopResult> {
@@ -319,9 +330,9 @@ export async function measureClosedLoopOn(
   const client = createGatewayClient(system.gatewayUrl, 128);
   const tracker = trackShipments(system.gatewayUrl);
   const pids = [...system.processes].map(([app, child]) => [app, child.pid] as const);
-  const samples: RedisSample[][] = [];
-  // runClosedLoop reads the probe right before and right after the loop: the masters' counters
-  // are read with it, over the same interval.
+  let samples: RedisSample[][] = [];
+  // A loop reads the probe right before and right after it runs: the masters' counters are read
+  // with it, over the same interval.
   const probe = async (): Promise<CpuSnapshot> => {
     const [snapshot, shards] = await Promise.all([
       processesCpu(pids),
@@ -330,23 +341,36 @@ export async function measureClosedLoopOn(
     samples.push(shards);
     return snapshot;
   };
-  try {
-    await warmUp(client, tracker);
-    await settle(tracker);
-    const loop = await runClosedLoop(client, tracker, options.workers, options.seconds, probe);
+  const figuresOf = (shipped: number): PhaseFigures => {
     const [before, after] = samples;
-    if (!before || !after) throw new Error("the closed loop did not read its probe twice");
+    samples = [];
+    if (!before || !after) throw new Error("a loop did not read its probe twice");
     const deltas = before.map((sample, i) => redisDelta(sample, after[i] as RedisSample));
     const seconds = ((after[0]?.atMs ?? 0) - (before[0]?.atMs ?? 0)) / 1000;
-    const shards = shardFigures(topology.layout, deltas, seconds, loop.shipped);
+    const perShard = shardFigures(topology.layout, deltas, seconds, shipped);
+    return {
+      redisUsPerOrder: perShard.reduce((sum, shard) => sum + shard.cpuUsPerUnit, 0),
+      perShard,
+      catalog: topology.kind === "cluster" ? catalogCost(perShard) : undefined,
+    };
+  };
+  try {
+    await warmUp(client, tracker);
+    let fixedRate: TopologyLoopResult["fixedRate"];
+    if (options.fixedRate) {
+      await settle(tracker);
+      const open = await runOpenLoop(client, tracker, options.fixedRate, options.seconds, probe);
+      fixedRate = { ...open, ...figuresOf(open.shipped) };
+    }
+    await settle(tracker, 500, 60_000);
+    const loop = await runClosedLoop(client, tracker, options.workers, options.seconds, probe);
     return {
       ...loop,
+      ...figuresOf(loop.shipped),
       redisKind: topology.kind,
       partitions: topology.partitions,
       masters: topology.masters.length,
-      redisUsPerOrder: shards.reduce((sum, shard) => sum + shard.cpuUsPerUnit, 0),
-      perShard: shards,
-      catalog: topology.kind === "cluster" ? catalogCost(shards) : undefined,
+      fixedRate,
       logProblems: logProblems(system.processes),
     };
   } finally {
@@ -370,52 +394,53 @@ async function processesCpu(
 }
 
 /** One service's drain on one topology, with each master's figures per event. */
-export interface TopologyDrainResult extends ServiceDrainResult {
+export interface TopologyDrainResult
+  extends ServiceDrainResult,
+    Omit<PhaseFigures, "redisUsPerOrder"> {
   redisKind: Topology["kind"];
   partitions: number;
   masters: number;
-  /** Each master's figures, per order (closed loop) or per event (drain). */
-  perShard: ShardFigures[];
-  catalog: CatalogCost | undefined;
 }
 
-/** Each service alone (see `measureServiceDrain`) on one topology. */
+/** Each service alone (see `measureServiceDrain`) on one topology, at each setting. */
 export async function measureDrainsOn(
   context: StreamBenchContext,
   topology: Topology,
   services: readonly ServiceName[],
   count: number,
-  setting: ConsumerSetting,
+  settings: readonly ConsumerSetting[],
 ): Promise<TopologyDrainResult[]> {
   const results: TopologyDrainResult[] = [];
   for (const service of services) {
-    const result = await measureServiceDrain(
-      context,
-      service,
-      count,
-      setting,
-      0,
-      topology.drainTarget,
-    );
-    if (result.outputs !== result.count || result.deadLetters > 0) {
-      throw new Error(
-        `${service} on ${topology.kind} P=${topology.partitions} published ${result.outputs} of ${result.count} outputs, ${result.deadLetters} dead letters`,
+    for (const setting of settings) {
+      const result = await measureServiceDrain(
+        context,
+        service,
+        count,
+        setting,
+        0,
+        topology.drainTarget,
       );
+      if (result.outputs !== result.count || result.deadLetters > 0) {
+        throw new Error(
+          `${service} on ${topology.kind} P=${topology.partitions} published ${result.outputs} of ${result.count} outputs, ${result.deadLetters} dead letters`,
+        );
+      }
+      const shards = shardFigures(
+        topology.layout,
+        result.shards ?? [result.redis],
+        result.seconds,
+        result.count,
+      );
+      results.push({
+        ...result,
+        redisKind: topology.kind,
+        partitions: topology.partitions,
+        masters: topology.masters.length,
+        perShard: shards,
+        catalog: topology.kind === "cluster" ? catalogCost(shards) : undefined,
+      });
     }
-    const shards = shardFigures(
-      topology.layout,
-      result.shards ?? [result.redis],
-      result.seconds,
-      result.count,
-    );
-    results.push({
-      ...result,
-      redisKind: topology.kind,
-      partitions: topology.partitions,
-      masters: topology.masters.length,
-      perShard: shards,
-      catalog: topology.kind === "cluster" ? catalogCost(shards) : undefined,
-    });
   }
   return results;
 }
