@@ -24,6 +24,7 @@ import {
 } from "./measure.ts";
 import {
   type ConsumerSetting,
+  type DrainTarget,
   measureServiceDrain,
   type ServiceDrainResult,
   type StreamBenchContext,
@@ -84,7 +85,7 @@ export interface Topology {
   /** What each master serves, in the order of `masters`. */
   readonly layout: readonly ShardLayout[];
   /** The drains' view of it. */
-  readonly drainTarget: Parameters<typeof measureServiceDrain>[5];
+  readonly drainTarget: DrainTarget;
 }
 
 /** What one master serves of the key layout. */
