@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: Conveyor's benchmark. Starts its own redis-server and real service processes
  * and measures, in one run: (a) the raw Redis ceiling, (b) each service's drain rate alone,
- * (c) end-to-end orders/s and latency with tracing off and on, (d) a slow payment processor and
- * (e) fan-out to many SSE subscribers. Prints tables, or one JSON document with `--json`.
+ * (c) end-to-end orders/s and latency with tracing off and on, (d) a slow payment processor,
+ * (e) fan-out to many SSE subscribers and (f) the single Redis against a three-master Redis
+ * Cluster with several partition counts. Prints tables, or one JSON document with `--json`.
  *
  * Flags: --quick (small and short, checks only that every section works), --json,
- * --only ceiling,services,e2e,slow,fanout, --tracing off,on (the e2e runs), --profile DIR
+ * --only ceiling,services,e2e,slow,fanout,cluster, --tracing off,on (the e2e runs), --profile DIR
  * (V8 CPU profiles of every service process), --out FILE (also write the JSON there).
  */
 import { execFileSync } from "node:child_process";
@@ -16,6 +17,21 @@ import { Redis } from "ioredis";
 import { startOtlpReceiver } from "../services/testkit/src/otlp-receiver.ts";
 import { startRedisServer } from "../services/testkit/src/redis-server.ts";
 import { hasApp } from "./lib/apps.ts";
+import {
+  type CapacityProjection,
+  clusterTopology,
+  measureDrainsOn,
+  measureSystemOn,
+  type PhaseFigures,
+  projectCapacity,
+  type ShardFigures,
+  singleTopology,
+  startBenchCluster,
+  type Topology,
+  type TopologyDrainResult,
+  type TopologyLoopResult,
+  topologyName,
+} from "./lib/cluster.ts";
 import {
   type ClosedLoopResult,
   HOPS,
@@ -41,7 +57,7 @@ import {
   type StreamBenchContext,
 } from "./lib/services.ts";
 
-const SECTIONS = ["ceiling", "services", "e2e", "slow", "fanout"] as const;
+const SECTIONS = ["ceiling", "services", "e2e", "slow", "fanout", "cluster"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: flags } = parseArgs({
@@ -72,6 +88,11 @@ const plan = flags.quick
         { subscribers: 10, ordersPerSecond: 10 },
       ],
       fanoutSeconds: 1,
+      clusterPartitions: [4],
+      clusterSeconds: 1,
+      clusterFixedRate: 20,
+      clusterDrainCount: 500,
+      clusterScaledConcurrency: false,
     }
   : {
       drainCount: 20_000,
@@ -95,7 +116,32 @@ const plan = flags.quick
         { subscribers: 10_000, ordersPerSecond: 5 },
       ],
       fanoutSeconds: 10,
+      // The cluster section: the single Redis, then three masters with each partition count.
+      clusterPartitions: [1, 4, 12],
+      clusterSeconds: 10,
+      // An open loop at one rate on every topology, so their CPU per order compares (per-order
+      // costs fall as the rate rises and batches fill; the closed loops reach different rates).
+      clusterFixedRate: 150,
+      clusterDrainCount: 10_000,
+      // With P partitions, a process's CONCURRENCY is shared by its P partition readers: the
+      // drains run once more with CONCURRENCY = P × BATCH_SIZE.
+      clusterScaledConcurrency: true,
     };
+
+/** The cluster section's closed loop and drain setting: the e2e's 64 clients, (b)'s default. */
+const CLUSTER_WORKERS = 64;
+const CLUSTER_SETTING: ConsumerSetting = { concurrency: 64, batchSize: 50 };
+const CLUSTER_MASTERS = 3;
+/** The master counts the cluster section projects its per-order costs onto. */
+const PROJECTED_MASTERS = [1, 3, 6, 12, 24];
+
+/** The drain settings of the cluster section on one topology. */
+function clusterDrainSettings(topology: Pick<Topology, "kind" | "partitions">): ConsumerSetting[] {
+  const scaled = topology.partitions * CLUSTER_SETTING.batchSize;
+  return plan.clusterScaledConcurrency && topology.kind === "cluster" && topology.partitions > 1
+    ? [CLUSTER_SETTING, { ...CLUSTER_SETTING, concurrency: scaled }]
+    : [CLUSTER_SETTING];
+}
 
 const selected = new Set<Section>(
   flags.only ? (flags.only.split(",").map((name) => name.trim()) as Section[]) : SECTIONS,
@@ -527,6 +573,86 @@ try {
     },
     gatewayMissing,
   );
+
+  await section(
+    "cluster",
+    async () => {
+      const services: ServiceName[] = ["inventory", "payment", "shipment"];
+      const bench = await startBenchCluster(CLUSTER_MASTERS);
+      try {
+        const topologies: Topology[] = [singleTopology(redis, redisServer.url)];
+        for (const partitions of plan.clusterPartitions) {
+          topologies.push(await clusterTopology(bench, partitions));
+        }
+        const closedLoop: TopologyLoopResult[] = [];
+        const drains: TopologyDrainResult[] = [];
+        for (const topology of topologies) {
+          const name = `${topologyName(topology)} P=${topology.partitions}`;
+          const loop = await measureSystemOn(topology, {
+            workers: CLUSTER_WORKERS,
+            seconds: plan.clusterSeconds,
+            fixedRate: plan.clusterFixedRate,
+            profileDir: flags.profile,
+          });
+          closedLoop.push(loop);
+          log(
+            `cluster ${name} closed ${CLUSTER_WORKERS}: ${Math.round(loop.shippedPerSecond)}/s, Redis µs/order per shard ${loop.perShard.map((shard) => Math.round(shard.cpuUsPerUnit)).join(" · ")}`,
+          );
+          for (const problems of loop.logProblems) {
+            log(
+              `cluster ${name}: ${problems.app} logged ${problems.errors} errors, ${problems.warnings} warnings: ${problems.first.join(" | ")}`,
+            );
+          }
+          for (const result of await measureDrainsOn(
+            context,
+            topology,
+            services,
+            plan.clusterDrainCount,
+            clusterDrainSettings(topology),
+          )) {
+            drains.push(result);
+            log(
+              `cluster ${name} ${result.service} c${result.concurrency} drain: ${Math.round(result.perSecond)}/s`,
+            );
+          }
+        }
+        const latency: Array<{ shard: number; event: string; maxMs: number }> = [];
+        for (const [shard, master] of bench.masters.entries()) {
+          const latest = (await master.call("LATENCY", "LATEST")) as Array<
+            [string, number, number, number]
+          >;
+          for (const [event, , , maxMs] of latest)
+            latency.push({ shard, event, maxMs: Number(maxMs) });
+        }
+        if (latency.length > 0) log(`cluster: Redis latency events ${JSON.stringify(latency)}`);
+        // The projection takes the run with the most partitions: the catalog's cost is measured
+        // there against masters that each serve partitions.
+        const widest = closedLoop.filter((run) => run.catalog).at(-1);
+        const projection = widest?.catalog
+          ? projectCapacity(widest, widest.catalog.catalogUsPerUnit, PROJECTED_MASTERS)
+          : [];
+        tables.push(...clusterTables(closedLoop, drains, widest, projection));
+        return {
+          drainRuns: topologies.map((topology) => clusterDrainSettings(topology).length),
+          layouts: topologies.map((topology) => ({
+            redis: topology.kind,
+            partitions: topology.partitions,
+            layout: topology.layout,
+          })),
+          closedLoop,
+          drains,
+          projection,
+          projectedFrom: widest
+            ? { redisKind: widest.redisKind, partitions: widest.partitions }
+            : null,
+          clusterLatency: latency,
+        };
+      } finally {
+        await bench.stop();
+      }
+    },
+    gatewayMissing,
+  );
 } finally {
   redis.disconnect();
   await redisServer.stop();
@@ -593,6 +719,7 @@ function cpuCell(perOrder: Record<string, number>): string {
 
 /** What a section's results lack, if anything: each expected row, with work done in it. */
 function missingFigures(name: Section, results: unknown): string | undefined {
+  if (name === "cluster") return missingClusterFigures(results);
   if (!Array.isArray(results) || results.length === 0) return "no results";
   switch (name) {
     case "ceiling":
@@ -619,4 +746,272 @@ function missingFigures(name: Section, results: unknown): string | undefined {
         ? undefined
         : "a subscriber count is missing or received nothing";
   }
+}
+
+/**
+ * What the cluster section lacks: a closed loop and three drains on the single Redis and on each
+ * partition count, each with work done and every master's CPU read; the catalog's cost and the
+ * projection from the cluster runs.
+ */
+function missingClusterFigures(results: unknown): string | undefined {
+  const found = results as {
+    closedLoop?: TopologyLoopResult[];
+    drains?: TopologyDrainResult[];
+    drainRuns?: number[];
+    projection?: unknown[];
+  } | null;
+  const runs = 1 + plan.clusterPartitions.length;
+  const drainRuns = (found?.drainRuns ?? []).reduce((sum, count) => sum + count, 0);
+  const hasShards = (shards: readonly ShardFigures[], masters: number) =>
+    shards.length === masters && shards.every((shard) => Number.isFinite(shard.cpuUsPerUnit));
+  const loops = found?.closedLoop ?? [];
+  if (
+    loops.length !== runs ||
+    !loops.every(
+      (run) =>
+        run.shipped > 0 &&
+        hasShards(run.perShard, run.masters) &&
+        (run.fixedRate?.shipped ?? 0) > 0 &&
+        hasShards(run.fixedRate?.perShard ?? [], run.masters),
+    )
+  ) {
+    return "a closed loop is missing, shipped no order or lacks a master's figures";
+  }
+  const drains = found?.drains ?? [];
+  if (
+    drainRuns < runs ||
+    drains.length !== drainRuns * 3 ||
+    !drains.every((run) => run.perSecond > 0 && hasShards(run.perShard, run.masters))
+  ) {
+    return "a service drain is missing, measured nothing or lacks a master's figures";
+  }
+  if (!loops.some((run) => run.catalog) || (found?.projection ?? []).length === 0) {
+    return "no cluster run measured the catalog slot's cost";
+  }
+  return undefined;
+}
+
+/** What a master serves, for the tables: its non-partition tags and how many partitions. */
+function serves(shard: ShardFigures, partitions: number): string {
+  const named = shard.tags.filter((tag) => partitions === 1 || !tag.startsWith("{orders"));
+  if (partitions > 1 && shard.partitions > 0) {
+    named.push(`${shard.partitions} partition${shard.partitions === 1 ? "" : "s"}`);
+  }
+  return named.length > 0 ? named.join(" ") : "–";
+}
+
+/** The cluster section's tables: end to end, per shard, per service, the catalog, the projection. */
+function clusterTables(
+  loops: readonly TopologyLoopResult[],
+  drains: readonly TopologyDrainResult[],
+  widest: TopologyLoopResult | undefined,
+  projection: readonly CapacityProjection[],
+): Table[] {
+  const name = (run: { redisKind: string; masters: number }) =>
+    run.redisKind === "single" ? "single" : `cluster ×${run.masters}`;
+  const eachShard = (shards: readonly ShardFigures[], pick: (shard: ShardFigures) => string) =>
+    shards.map(pick).join(" · ");
+  const us = (value: number) => Math.round(value).toLocaleString("en-US");
+  const share = (value: number) => `${Math.round(value * 100)} %`;
+  // Each topology's load phases: the open loop at the fixed rate, then the closed loop.
+  const phases = loops.flatMap((run) => [
+    ...(run.fixedRate
+      ? [
+          {
+            run,
+            load: `open ${run.fixedRate.offeredPerSecond}/s`,
+            figures: run.fixedRate as PhaseFigures,
+            shipped: run.fixedRate.shipped,
+            shippedPerSecond: run.fixedRate.shippedPerSecond,
+            errors: run.fixedRate.errors + (run.fixedRate.placed - run.fixedRate.shipped),
+            latencyMs: run.fixedRate.latencyMs,
+            cpuMsPerOrder: run.fixedRate.cpuMsPerOrder,
+          },
+        ]
+      : []),
+    {
+      run,
+      load: `closed ${run.workers}`,
+      figures: run as PhaseFigures,
+      shipped: run.shipped,
+      shippedPerSecond: run.shippedPerSecond,
+      errors: run.errors,
+      latencyMs: run.latencyMs,
+      cpuMsPerOrder: run.cpuMsPerOrder,
+    },
+  ]);
+  const tables: Table[] = [
+    {
+      title: `(f) Redis Cluster, end to end: open loop at ${plan.clusterFixedRate}/s, then closed loop of ${CLUSTER_WORKERS} clients, tracing off`,
+      headers: [
+        "redis",
+        "partitions",
+        "load",
+        "shipped/s",
+        "errors",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/order gw·inv·pay·ship·bench",
+        "Redis µs/order",
+        "Redis µs/order per shard",
+        "app log errors/warnings",
+      ],
+      rows: phases.map((phase) => [
+        name(phase.run),
+        phase.run.partitions,
+        phase.load,
+        phase.shippedPerSecond,
+        phase.errors,
+        phase.latencyMs.p50,
+        phase.latencyMs.p99,
+        ["gateway", "inventory", "payment", "shipment", "bench"]
+          .map((app) => (phase.cpuMsPerOrder[app] ?? Number.NaN).toFixed(2))
+          .join(" · "),
+        phase.figures.redisUsPerOrder,
+        eachShard(phase.figures.perShard, (shard) => us(shard.cpuUsPerUnit)),
+        phase.run.logProblems.length === 0
+          ? "none"
+          : phase.run.logProblems.map((p) => `${p.app} ${p.errors}/${p.warnings}`).join(", "),
+      ]),
+      notes: [
+        "Redis µs/order: INFO cpu (used_cpu_sys + used_cpu_user) delta of every master, per order shipped; per shard: each master's, shard 0 serving the lowest slots",
+        "app log errors/warnings: lines at warn or above each app logged over the whole run (both loops)",
+        "one machine runs every master, process and the bench: compare CPU per order, not orders/s",
+      ],
+    },
+    {
+      title: "(f) Per-shard load, end to end: what each master serves and does",
+      headers: [
+        "redis",
+        "partitions",
+        "load",
+        "shard",
+        "serves",
+        "CPU %",
+        "CPU µs/order",
+        "commands/s",
+        "share of commands",
+        "commands/order",
+      ],
+      rows: phases.flatMap((phase) =>
+        phase.figures.perShard.map((shard) => [
+          name(phase.run),
+          phase.run.partitions,
+          phase.load,
+          shard.shard,
+          serves(shard, phase.run.partitions),
+          shard.cpuPercent,
+          shard.cpuUsPerUnit,
+          shard.commandsPerSecond,
+          share(shard.commandShare),
+          shard.commandsPerUnit,
+        ]),
+      ),
+      notes: [
+        "commands: INFO stats total_commands_processed delta (commands inside scripts included; the bench's INFO reads too)",
+      ],
+    },
+    {
+      title: `(f) Each service alone, single vs cluster: drain of ${plan.clusterDrainCount} entries spread over the partitions by order id (batch ${CLUSTER_SETTING.batchSize}, PAYMENT_LATENCY_MS=0)`,
+      headers: [
+        "service",
+        "redis",
+        "partitions",
+        "concurrency",
+        "events/s",
+        "service CPU µs/event",
+        "Redis µs/event",
+        "Redis µs/event per shard",
+        "share of commands per shard",
+        "Redis cmds/event",
+      ],
+      rows: drains.map((run) => [
+        run.service,
+        name(run),
+        run.partitions,
+        run.concurrency,
+        run.perSecond,
+        (run.consumerCpuPercent * 10_000) / run.perSecond,
+        run.perShard.reduce((sum, shard) => sum + shard.cpuUsPerUnit, 0),
+        eachShard(run.perShard, (shard) => us(shard.cpuUsPerUnit)),
+        eachShard(run.perShard, (shard) => share(shard.commandShare)),
+        run.perShard.reduce((sum, shard) => sum + shard.commandsPerUnit, 0),
+      ]),
+      notes: [
+        "concurrency is per process, shared by its partition readers (each reads at most the free slots)",
+        "the bench's XINFO polling (one call per 5 ms) is included in the Redis figures",
+      ],
+    },
+    {
+      title:
+        "(f) The {catalog} slot: its master's CPU beyond what its partitions cost on the other masters",
+      headers: [
+        "run",
+        "redis",
+        "partitions",
+        "catalog shard",
+        "its µs/unit",
+        "others' µs/unit per partition",
+        "catalog µs/unit",
+        "share of Redis CPU",
+      ],
+      rows: [
+        ...phases.map((phase) => ({
+          run: `e2e ${phase.load}, per order`,
+          on: phase.run,
+          catalog: phase.figures.catalog,
+        })),
+        ...drains.map((run) => ({
+          run: `${run.service} drain c${run.concurrency}, per event`,
+          on: run,
+          catalog: run.catalog,
+        })),
+      ].flatMap(({ run, on, catalog }) =>
+        catalog
+          ? [
+              [
+                run,
+                name(on),
+                on.partitions,
+                catalog.shard,
+                catalog.shardUsPerUnit,
+                catalog.perPartitionUsPerUnit,
+                catalog.catalogUsPerUnit,
+                share(catalog.shareOfRedis),
+              ],
+            ]
+          : [],
+      ),
+      notes: [
+        "catalog µs/unit = its master's CPU − its partitions × the others' CPU per partition; with 1 partition that master also serves the {payments} and {shipments} ledgers",
+        "payment and shipment never touch the catalog: their rows show the method's error",
+      ],
+    },
+  ];
+  if (widest && projection.length > 0) {
+    tables.push({
+      title: `(f) Projection from the closed loop at P=${widest.partitions}: N one-core masters, partitions spread evenly, {catalog} on one of them`,
+      headers: [
+        "masters",
+        "catalog shard µs/order",
+        "other shards µs/order",
+        "Redis-bound orders/s",
+        "catalog on its own master: orders/s",
+        "app cores at that rate",
+      ],
+      rows: projection.map((row) => [
+        row.masters,
+        row.catalogShardUsPerOrder,
+        row.otherShardUsPerOrder,
+        row.redisBoundOrdersPerSecond,
+        row.dedicatedCatalogOrdersPerSecond,
+        row.appCoresAtBound,
+      ]),
+      notes: [
+        "the busiest master at 100 % of one core; per-order costs measured at this run's rate (they fall as batches fill)",
+        "app cores: gateway + inventory + payment + shipment CPU per order × the Redis-bound rate",
+      ],
+    });
+  }
+  return tables;
 }

@@ -20,7 +20,12 @@ export const HUGE_STOCK = "1000000000000";
 
 /** How the bench starts processes: where they find Redis, telemetry, profiling. */
 export interface LaunchOptions {
+  /** The single Redis; with `clusterNodes`, only the credentials and TLS of the cluster's nodes. */
   redisUrl: string;
+  /** A Redis Cluster's seed nodes (`REDIS_CLUSTER_NODES`): every process uses a cluster client. */
+  clusterNodes?: string | undefined;
+  /** `STREAM_PARTITIONS`: the order pipeline's partitions. Default 1. */
+  partitions?: number | undefined;
   prefix: string;
   /** OTLP endpoint to send traces to; telemetry is disabled without one. */
   otlpEndpoint?: string | undefined;
@@ -33,6 +38,8 @@ function commonEnv(options: LaunchOptions): Record<string, string> {
   return {
     NODE_ENV: "development",
     REDIS_URL: options.redisUrl,
+    ...(options.clusterNodes ? { REDIS_CLUSTER_NODES: options.clusterNodes } : {}),
+    STREAM_PARTITIONS: String(options.partitions ?? 1),
     STREAM_PREFIX: options.prefix,
     LOG_LEVEL: "warn",
     CATALOG_INITIAL_STOCK: HUGE_STOCK,

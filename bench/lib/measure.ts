@@ -43,11 +43,17 @@ export interface RedisSample {
   atMs: number;
   cpuSeconds: number;
   calls: Map<string, number>;
+  /** `total_commands_processed` (INFO stats): every command the server ran, INFO included. */
+  commandsProcessed: number;
 }
 
-/** Reads `INFO cpu` and `INFO commandstats`. */
+/** Reads `INFO cpu`, `INFO commandstats` and `INFO stats`. */
 export async function sampleRedis(redis: Redis): Promise<RedisSample> {
-  const [cpu, stats] = await Promise.all([redis.info("cpu"), redis.info("commandstats")]);
+  const [cpu, stats, counters] = await Promise.all([
+    redis.info("cpu"),
+    redis.info("commandstats"),
+    redis.info("stats"),
+  ]);
   const value = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(cpu)?.[1] ?? 0);
   const calls = new Map<string, number>();
   for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
@@ -57,6 +63,7 @@ export async function sampleRedis(redis: Redis): Promise<RedisSample> {
     atMs: performance.now(),
     cpuSeconds: value("used_cpu_user") + value("used_cpu_sys"),
     calls,
+    commandsProcessed: Number(/total_commands_processed:(\d+)/.exec(counters)?.[1] ?? 0),
   };
 }
 
@@ -64,8 +71,10 @@ export async function sampleRedis(redis: Redis): Promise<RedisSample> {
 export interface RedisDelta {
   /** Share of one core Redis used, in percent. */
   cpuPercent: number;
-  /** Commands per second, all commands. */
+  /** Commands per second, all commands (`INFO commandstats`, INFO itself left out). */
   commandsPerSecond: number;
+  /** Commands per second by `total_commands_processed` (`INFO stats`). */
+  commandsProcessedPerSecond: number;
   /** Commands per second by command name, busiest first. */
   byCommand: Record<string, number>;
 }
@@ -88,7 +97,26 @@ export function redisDelta(before: RedisSample, after: RedisSample): RedisDelta 
   return {
     cpuPercent: ((after.cpuSeconds - before.cpuSeconds) / seconds) * 100,
     commandsPerSecond: total / seconds,
+    commandsProcessedPerSecond: (after.commandsProcessed - before.commandsProcessed) / seconds,
     byCommand,
+  };
+}
+
+/** What several servers (a cluster's masters) did together over the same interval. */
+export function sumRedisDeltas(deltas: readonly RedisDelta[]): RedisDelta {
+  const byCommand: Record<string, number> = {};
+  for (const delta of deltas) {
+    for (const [name, rate] of Object.entries(delta.byCommand)) {
+      byCommand[name] = (byCommand[name] ?? 0) + rate;
+    }
+  }
+  const sum = (pick: (delta: RedisDelta) => number) =>
+    deltas.reduce((total, delta) => total + pick(delta), 0);
+  return {
+    cpuPercent: sum((delta) => delta.cpuPercent),
+    commandsPerSecond: sum((delta) => delta.commandsPerSecond),
+    commandsProcessedPerSecond: sum((delta) => delta.commandsProcessedPerSecond),
+    byCommand: Object.fromEntries(Object.entries(byCommand).sort((a, b) => b[1] - a[1])),
   };
 }
 

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { createKeys } from "@conveyor/contract";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { spawnService } from "../../services/testkit/src/process.ts";
 import { launch, ROOT, stopGracefully } from "./apps.ts";
 import { type DrainResult, measureDrain } from "./drain.ts";
@@ -36,6 +36,17 @@ export interface StreamBenchContext {
   profileDir?: string | undefined;
 }
 
+/**
+ * Where a service drain runs when not on the bench's single Redis: a Redis Cluster (its seed
+ * nodes, a cluster client and a direct connection to each master, whose counters are read), and
+ * the partitions of the key layout.
+ */
+export interface DrainTarget {
+  cluster?: { nodes: string; client: Cluster; masters: readonly Redis[] } | undefined;
+  /** `STREAM_PARTITIONS`; the pre-fill spreads the entries over them by order id. Default 1. */
+  partitions?: number | undefined;
+}
+
 let runs = 0;
 function freshPrefix(label: string): string {
   runs += 1;
@@ -53,7 +64,7 @@ export async function measureCeiling(
   mode: "forward" | "ack" = "forward",
 ): Promise<CeilingResult> {
   await context.redis.flushall();
-  const keys = createKeys(freshPrefix("ceiling"));
+  const keys = createKeys(freshPrefix("ceiling")).partition(0);
   const stream = keys.stream("order.created");
   const result = await measureDrain({
     redis: context.redis,
@@ -83,7 +94,8 @@ export async function measureCeiling(
 
 /**
  * One service alone: its input stream pre-filled with `count` valid entries, then drained by one
- * process of that service at the given concurrency and batch size.
+ * process of that service at the given concurrency and batch size. On a `target` with several
+ * partitions, each entry goes to its order's partition, and the service reads them all.
  */
 export async function measureServiceDrain(
   context: StreamBenchContext,
@@ -91,23 +103,36 @@ export async function measureServiceDrain(
   count: number,
   setting: ConsumerSetting,
   paymentLatencyMs = 0,
+  target: DrainTarget = {},
 ): Promise<ServiceDrainResult> {
-  await context.redis.flushall();
+  const cluster = target.cluster;
+  const redis = cluster?.client ?? context.redis;
+  const servers = cluster?.masters ?? [context.redis];
+  await Promise.all(servers.map((server) => server.flushall()));
   const prefix = freshPrefix(service);
-  const keys = createKeys(prefix);
-  const stream = keys.stream(INPUT_OF[service]);
-  const label = `${service}-c${setting.concurrency}-b${setting.batchSize}`;
+  const partitions = target.partitions ?? 1;
+  const keys = createKeys(prefix, partitions);
+  const label = `${service}-c${setting.concurrency}-b${setting.batchSize}${cluster ? `-cluster-p${partitions}` : ""}`;
+  const orderIdOf = (index: number) => `${label}-${index}`;
   const result = await measureDrain({
-    redis: context.redis,
-    stream,
+    redis,
+    ...(cluster ? { servers } : {}),
+    stream: keys.partitions.map((partition) => partition.stream(INPUT_OF[service])),
+    streamOf: (index) => keys.forOrder(orderIdOf(index)).stream(INPUT_OF[service]),
     group: service,
     count,
-    fieldsOf: (index) => inputFields(service, `${label}-${index}`, index),
+    fieldsOf: (index) => inputFields(service, orderIdOf(index), index),
     timeoutMs: 300_000,
     startConsumer: async () => {
       const child = await launch(
         service,
-        { redisUrl: context.redisUrl, prefix, profileDir: context.profileDir },
+        {
+          redisUrl: cluster ? `redis://${cluster.nodes.split(",")[0]}` : context.redisUrl,
+          clusterNodes: cluster?.nodes,
+          partitions,
+          prefix,
+          profileDir: context.profileDir,
+        },
         {
           CONCURRENCY: String(setting.concurrency),
           BATCH_SIZE: String(setting.batchSize),
@@ -119,8 +144,12 @@ export async function measureServiceDrain(
       return { pid: child.pid, stop: () => stopGracefully(child) };
     },
   });
-  const outputs = await context.redis.xlen(keys.stream(OUTPUT_OF[service]));
-  const deadLetters = await context.redis.xlen(keys.deadLetter);
+  let outputs = 0;
+  let deadLetters = 0;
+  for (const partition of keys.partitions) {
+    outputs += await redis.xlen(partition.stream(OUTPUT_OF[service]));
+    deadLetters += await redis.xlen(partition.deadLetter);
+  }
   return {
     ...result,
     service,
