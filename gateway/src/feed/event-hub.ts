@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { fieldsToRecord, type Keys, type PartitionKeys } from "@conveyor/contract";
-import type { Logger, RedisClient } from "@conveyor/runtime";
+import { isUnblockedByFailover, type Logger, type RedisClient } from "@conveyor/runtime";
 import { eventFromFeedEntry, type OrderEvent } from "../read-model/records.ts";
 import { advance, encodeCursor, type FeedPosition, feedStart } from "./cursor.ts";
 
@@ -102,6 +102,13 @@ export function createEventHub(options: EventHubOptions): EventHub {
         failures = 0;
       } catch (error) {
         if (isStopping) break;
+        if (isUnblockedByFailover(error)) {
+          log.warn(
+            { err: error, partition: index },
+            "feed read ended by a failover; reading again",
+          );
+          continue;
+        }
         failures += 1;
         log.error({ err: error, partition: index }, "reading the feed failed; retrying");
         await sleep(Math.min(5_000, 100 * 2 ** failures));

@@ -11,9 +11,14 @@ import { type Span, SpanStatusCode } from "@opentelemetry/api";
 import { Cluster } from "ioredis";
 import type { Logger } from "pino";
 import { removeDeadConsumers, renewConsumerLease } from "./dead-consumers.ts";
-import { createLimiter, type Limiter } from "./limiter.ts";
+import { createLimiter } from "./limiter.ts";
 import { type Outcome, runtimeMetrics } from "./metrics.ts";
-import { isBusyGroupError, isNoGroupError, type RedisClient } from "./redis.ts";
+import {
+  isBusyGroupError,
+  isNoGroupError,
+  isUnblockedByFailover,
+  type RedisClient,
+} from "./redis.ts";
 import { ackAndDeadLetter } from "./scripts.ts";
 import { recordError, withConsumerSpan } from "./tracing.ts";
 
@@ -61,8 +66,6 @@ export interface StreamConsumerOptions<TOutcome> {
   logger: Logger;
   /** Most entries being handled at once; slow handlers overlap instead of queueing. Default 64. */
   concurrency?: number;
-  /** Shares the bound on entries in flight with other consumers (instead of `concurrency`). */
-  limiter?: Limiter;
   /** Most entries one read returns. Default 50. */
   batchSize?: number;
   /** How long one blocking read waits for new entries. Default 2,000 ms. */
@@ -142,7 +145,7 @@ export function createStreamConsumer<TOutcome>(
   } = options;
   const claimIntervalMs = options.claimIntervalMs ?? Math.max(100, Math.floor(claimIdleMs / 2));
   const streamKeys = options.streams.map((type) => keys.stream(type));
-  const limiter = options.limiter ?? createLimiter(concurrency);
+  const limiter = createLimiter(concurrency);
   const inFlight = new Map<string, Promise<void>>();
   const log = logger.child({ group, consumer });
 
@@ -299,6 +302,10 @@ export function createStreamConsumer<TOutcome>(
         if (isNoGroupError(error)) {
           log.warn("consumer group missing (stream deleted or Redis reset); recreating it");
           await ensureGroups().catch((err) => log.error({ err }, "could not recreate groups"));
+          continue;
+        }
+        if (isUnblockedByFailover(error)) {
+          log.warn({ err: error }, "read ended by a failover; reading from the new master");
           continue;
         }
         failures += 1;

@@ -113,6 +113,18 @@ export function isNoGroupError(error: unknown): boolean {
   );
 }
 
+/**
+ * Whether an error is a blocked read ended by a failover: a master that becomes a replica ends
+ * its blocked clients with `UNBLOCKED force unblock …`. Expected in a cluster; read again at once.
+ */
+export function isUnblockedByFailover(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.message.startsWith("UNBLOCKED") &&
+    !error.message.startsWith("UNBLOCKED the stream key")
+  );
+}
+
 /** Whether an error is Redis saying a consumer group already exists. */
 export function isBusyGroupError(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith("BUSYGROUP");
