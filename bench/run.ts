@@ -92,7 +92,6 @@ const plan = flags.quick
       clusterSeconds: 1,
       clusterFixedRate: 20,
       clusterDrainCount: 500,
-      clusterScaledConcurrency: false,
     }
   : {
       drainCount: 20_000,
@@ -123,9 +122,6 @@ const plan = flags.quick
       // costs fall as the rate rises and batches fill; the closed loops reach different rates).
       clusterFixedRate: 150,
       clusterDrainCount: 10_000,
-      // With P partitions, a process's CONCURRENCY is shared by its P partition readers: the
-      // drains run once more with CONCURRENCY = P × BATCH_SIZE.
-      clusterScaledConcurrency: true,
     };
 
 /** The cluster section's closed loop and drain setting: the e2e's 64 clients, (b)'s default. */
@@ -134,14 +130,6 @@ const CLUSTER_SETTING: ConsumerSetting = { concurrency: 64, batchSize: 50 };
 const CLUSTER_MASTERS = 3;
 /** The master counts the cluster section projects its per-order costs onto. */
 const PROJECTED_MASTERS = [1, 3, 6, 12, 24];
-
-/** The drain settings of the cluster section on one topology. */
-function clusterDrainSettings(topology: Pick<Topology, "kind" | "partitions">): ConsumerSetting[] {
-  const scaled = topology.partitions * CLUSTER_SETTING.batchSize;
-  return plan.clusterScaledConcurrency && topology.kind === "cluster" && topology.partitions > 1
-    ? [CLUSTER_SETTING, { ...CLUSTER_SETTING, concurrency: scaled }]
-    : [CLUSTER_SETTING];
-}
 
 const selected = new Set<Section>(
   flags.only ? (flags.only.split(",").map((name) => name.trim()) as Section[]) : SECTIONS,
@@ -608,7 +596,7 @@ try {
             topology,
             services,
             plan.clusterDrainCount,
-            clusterDrainSettings(topology),
+            [CLUSTER_SETTING],
           )) {
             drains.push(result);
             log(
@@ -633,7 +621,6 @@ try {
           : [];
         tables.push(...clusterTables(closedLoop, drains, widest, projection));
         return {
-          drainRuns: topologies.map((topology) => clusterDrainSettings(topology).length),
           layouts: topologies.map((topology) => ({
             redis: topology.kind,
             partitions: topology.partitions,
@@ -757,11 +744,9 @@ function missingClusterFigures(results: unknown): string | undefined {
   const found = results as {
     closedLoop?: TopologyLoopResult[];
     drains?: TopologyDrainResult[];
-    drainRuns?: number[];
     projection?: unknown[];
   } | null;
   const runs = 1 + plan.clusterPartitions.length;
-  const drainRuns = (found?.drainRuns ?? []).reduce((sum, count) => sum + count, 0);
   const hasShards = (shards: readonly ShardFigures[], masters: number) =>
     shards.length === masters && shards.every((shard) => Number.isFinite(shard.cpuUsPerUnit));
   const loops = found?.closedLoop ?? [];
@@ -779,8 +764,7 @@ function missingClusterFigures(results: unknown): string | undefined {
   }
   const drains = found?.drains ?? [];
   if (
-    drainRuns < runs ||
-    drains.length !== drainRuns * 3 ||
+    drains.length !== runs * 3 ||
     !drains.every((run) => run.perSecond > 0 && hasShards(run.perShard, run.masters))
   ) {
     return "a service drain is missing, measured nothing or lacks a master's figures";
@@ -938,7 +922,7 @@ function clusterTables(
         run.perShard.reduce((sum, shard) => sum + shard.commandsPerUnit, 0),
       ]),
       notes: [
-        "concurrency is per process, shared by its partition readers (each reads at most the free slots)",
+        "concurrency is per partition reader: a process holds up to partitions × concurrency entries",
         "the bench's XINFO polling (one call per 5 ms) is included in the Redis figures",
       ],
     },
