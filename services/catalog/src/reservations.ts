@@ -168,7 +168,8 @@ async function reserveOrders(
     args.push(`rsv_${randomUUID()}`, JSON.stringify(order.lines), String(order.quantities.size));
     for (const [sku, quantity] of order.quantities) args.push(sku, String(quantity));
   }
-  const reply = await reserveScript.run(redis, scriptKeys, args);
+  // Batched already (one call per turn, see `createStockReserver`): written at once.
+  const reply = await reserveScript.runBatched(redis, scriptKeys, args);
   return orders.map((_, index) => {
     const [status, idOrMessage, reason, rejectedLines] = reply.slice(4 * index, 4 * index + 4);
     if (status === "reserved") return { status, reservationId: idOrMessage as string };

@@ -27,6 +27,30 @@ describe("Lua scripts on an auto-pipelined connection", () => {
   });
 });
 
+describe("batched script calls, written outside the automatic pipeline", () => {
+  it("answers each call and each auto-pipelined command around it, also when Redis has forgotten the script", async () => {
+    await redis.script("FLUSH");
+    const runs = Array.from({ length: 300 }, (_, index) => {
+      if (index % 3 === 0) return redis.echo(`plain-${index}`).then((reply) => [reply]);
+      const script = index % 3 === 1 ? echo.runBatched : echo.run;
+      return script(redis, [`key-${index}`], [`arg-${index}`]);
+    });
+    const replies = await Promise.all(runs);
+    replies.forEach((reply, index) => {
+      expect(reply).toEqual(
+        index % 3 === 0 ? [`plain-${index}`] : [`key-${index}`, `arg-${index}`],
+      );
+    });
+  });
+
+  it("refuses keys of two hash slots as run does", async () => {
+    const prefix = uniquePrefix("slots");
+    await expect(
+      echo.runBatched(redis, [`${prefix}{a}:one`, `${prefix}{b}:two`], ["x"]),
+    ).rejects.toThrow(CrossSlotError);
+  });
+});
+
 describe("the one-slot rule", () => {
   it("refuses a script call whose keys are in two hash slots, before it reaches Redis", async () => {
     const increment = defineScript<number>("return redis.call('INCR', KEYS[2])");

@@ -102,7 +102,8 @@ export async function ackAndPublishMany(
       args.push(String(output.fields.length), ...output.fields);
     }
   }
-  const replies = await ackAndPublishScript.run(redis, keys, args);
+  // Batched already (one call per turn, see `createCommitBatcher`): written at once.
+  const replies = await ackAndPublishScript.runBatched(redis, keys, args);
   return replies.map((reply) => (typeof reply === "string" ? new Error(reply) : reply === 1));
 }
 
