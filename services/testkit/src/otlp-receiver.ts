@@ -129,6 +129,67 @@ export function decodeOtlpTraces(body: Uint8Array): OtlpTracesJson {
   return object;
 }
 
+/** Reads a varint at `at`; returns its value and the offset after it. */
+function readVarint(bytes: Uint8Array, at: number): [value: number, next: number] {
+  let value = 0;
+  let shift = 0;
+  let offset = at;
+  for (;;) {
+    const byte = bytes[offset++];
+    if (byte === undefined) throw new RangeError("truncated varint");
+    // Lengths and tags fit in 32 bits; larger varints (times, ints) are only skipped.
+    if (shift < 28) value |= (byte & 0x7f) << shift;
+    else if (shift === 28) value += (byte & 0x0f) * 2 ** 28;
+    if (byte < 0x80) return [value >>> 0, offset];
+    shift += 7;
+  }
+}
+
+/**
+ * Calls `visit` with the start and end of every length-delimited field `field` of the message in
+ * `bytes[start, end)`, skipping every other field by its wire type.
+ */
+function forEachLengthDelimited(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  field: number,
+  visit: (start: number, end: number) => void,
+): void {
+  let offset = start;
+  while (offset < end) {
+    const [tag, afterTag] = readVarint(bytes, offset);
+    const wireType = tag & 7;
+    offset = afterTag;
+    if (wireType === 0) offset = readVarint(bytes, offset)[1];
+    else if (wireType === 1) offset += 8;
+    else if (wireType === 5) offset += 4;
+    else if (wireType === 2) {
+      const [length, afterLength] = readVarint(bytes, offset);
+      offset = afterLength + length;
+      if (offset > end) throw new RangeError("truncated field");
+      if (tag >>> 3 === field) visit(afterLength, offset);
+    } else throw new RangeError(`unsupported wire type ${wireType}`);
+  }
+}
+
+/**
+ * Counts the spans of an OTLP/HTTP binary protobuf trace export without decoding them: it walks
+ * `resourceSpans` (field 1) → `scopeSpans` (2) → `spans` (2) and skips everything else, so it
+ * costs a few varint reads per span where {@link decodeOtlpTraces} builds every span's objects.
+ */
+export function countOtlpSpans(body: Uint8Array): number {
+  let count = 0;
+  forEachLengthDelimited(body, 0, body.length, 1, (resourceStart, resourceEnd) =>
+    forEachLengthDelimited(body, resourceStart, resourceEnd, 2, (scopeStart, scopeEnd) =>
+      forEachLengthDelimited(body, scopeStart, scopeEnd, 2, () => {
+        count += 1;
+      }),
+    ),
+  );
+  return count;
+}
+
 /** A link of a received span: the span context it points to. */
 export interface ReceivedLink {
   traceId: string;
@@ -165,7 +226,10 @@ export const OtlpSpanKind = {
 export interface OtlpReceiver {
   /** The endpoint to give as OTEL_EXPORTER_OTLP_ENDPOINT. */
   readonly endpoint: string;
+  /** The spans received, decoded; always empty when the receiver only counts. */
   readonly spans: ReceivedSpan[];
+  /** How many spans arrived so far, in either mode (emptying `spans` does not change it). */
+  readonly spanCount: number;
   /** How many trace exports arrived in each encoding. */
   readonly traceExports: { protobuf: number; json: number };
   stop(): Promise<void>;
@@ -212,13 +276,27 @@ function attributesOf(list: KeyValue[] | undefined): Record<string, string | num
   return Object.fromEntries((list ?? []).map(({ key, value }) => [key, plainValue(value)]));
 }
 
+/** Options of {@link startOtlpReceiver}. */
+export interface OtlpReceiverOptions {
+  /**
+   * Whether to decode every span into {@link OtlpReceiver.spans} (the default, for tests that
+   * check traces). Off, the receiver stands for a collector running elsewhere: it accepts the
+   * exports and only counts their spans ({@link countOtlpSpans}), so that a benchmark does not
+   * charge the system under test for decoding what a real collector would decode on its own
+   * machine.
+   */
+  isDecoding?: boolean;
+}
+
 /**
  * Starts a receiver on a free loopback port. Traces are read in either OTLP/HTTP encoding
  * (binary protobuf, the default of the exporters, or JSON); metrics and logs are accepted and
  * ignored.
  */
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
+  const isDecoding = options.isDecoding ?? true;
   const spans: ReceivedSpan[] = [];
+  let spanCount = 0;
   const traceExports = { protobuf: 0, json: 0 };
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -228,6 +306,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       if (request.url === "/v1/traces") {
         const raw = Buffer.concat(chunks);
         traceExports[isProtobuf ? "protobuf" : "json"] += 1;
+        if (!isDecoding && isProtobuf) {
+          spanCount += countOtlpSpans(raw);
+          return respond(true);
+        }
         const body: OtlpTracesJson = isProtobuf
           ? decodeOtlpTraces(raw)
           : JSON.parse(raw.toString("utf8"));
@@ -235,6 +317,8 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           const service = String(attributesOf(resourceSpans.resource?.attributes)["service.name"]);
           for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
             for (const span of scopeSpans.spans ?? []) {
+              spanCount += 1;
+              if (!isDecoding) continue;
               spans.push({
                 service,
                 traceId: span.traceId,
@@ -253,7 +337,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           }
         }
       }
-      // An empty ExportServiceResponse: full success, in the request's encoding.
+      respond(isProtobuf === true);
+    });
+    /** An empty ExportServiceResponse: full success, in the request's encoding. */
+    function respond(isProtobuf: boolean): void {
       if (isProtobuf) {
         response.writeHead(200, { "content-type": "application/x-protobuf" });
         response.end();
@@ -261,12 +348,15 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         response.writeHead(200, { "content-type": "application/json" });
         response.end("{}");
       }
-    });
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     spans,
+    get spanCount() {
+      return spanCount;
+    },
     traceExports,
     stop: () =>
       new Promise<void>((resolve) => {
