@@ -25,7 +25,11 @@ describe("telemetry settings", () => {
       OTEL_METRICS_EXPORTER: ["otlp", "prometheus"],
       OTEL_METRIC_EXPORT_INTERVAL: 60_000,
       TELEMETRY_SHUTDOWN_TIMEOUT_MS: 2_000,
+      TELEMETRY_REDIS_SPANS: false,
     });
+    expect(TelemetrySettings.parse({ TELEMETRY_REDIS_SPANS: "true" }).TELEMETRY_REDIS_SPANS).toBe(
+      true,
+    );
   });
 
   it("reads the standard variables and refuses a protocol no exporter speaks", () => {

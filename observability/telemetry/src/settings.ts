@@ -39,6 +39,16 @@ export const TelemetrySettings = z.object({
   /** Longest one OTLP metrics push may take, in ms (at most the interval). */
   OTEL_METRIC_EXPORT_TIMEOUT: z.coerce.number().int().positive().default(30_000),
   NODE_ENV: z.string().default("development"),
+  /**
+   * Whether every Redis command made inside a span gets a CLIENT span of its own (the ioredis
+   * instrumentation: `evalsha`, `set`, … with `db.*` attributes). Off by default: they were a
+   * quarter of all spans, on every hop's hot path, and each hop's messaging span already times
+   * its work and names the Redis server (Conveyor's own setting).
+   */
+  TELEMETRY_REDIS_SPANS: z
+    .enum(["true", "false", ""])
+    .default("false")
+    .transform((value) => value === "true"),
   /** Longest a stopping process waits to flush telemetry (Conveyor's own setting). */
   TELEMETRY_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
 });

@@ -68,14 +68,17 @@ const version = (
 ).version;
 
 /** The instrumentations Conveyor uses, chosen one by one (not every auto-instrumentation). */
-function instrumentations() {
+function instrumentations(settings: TelemetrySettings) {
   return [
     new HttpInstrumentation({
       // Health probes and scrapes every few seconds would drown the traces that matter.
       ignoreIncomingRequestHook: (request) =>
         /^\/(healthz|readyz|metrics)\b/.test(request.url ?? ""),
     }),
-    new IORedisInstrumentation({ requireParentSpan: true }),
+    // Opt-in (TELEMETRY_REDIS_SPANS): not even loaded otherwise, so ioredis is not wrapped.
+    ...(settings.TELEMETRY_REDIS_SPANS
+      ? [new IORedisInstrumentation({ requireParentSpan: true })]
+      : []),
     new GraphQLInstrumentation({ mergeItems: true, ignoreTrivialResolveSpans: true }),
     new PinoInstrumentation(),
     // Event-loop delay and utilization, GC pauses, V8 heap: the process's own health.
@@ -131,7 +134,7 @@ export function startTelemetry(source: NodeJS.ProcessEnv = process.env): void {
     }),
     spanProcessors: spanProcessorsOf(settings),
     metricReaders,
-    instrumentations: instrumentations(),
+    instrumentations: instrumentations(settings),
   });
   sdk.start();
 
