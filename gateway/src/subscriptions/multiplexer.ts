@@ -1,3 +1,4 @@
+import { untraced } from "@conveyor/runtime";
 import {
   createSourceEventStream,
   type DocumentNode,
@@ -142,7 +143,8 @@ export function createSubscriptionMultiplexer(
 
   function renderer(args: ExecutionArgs) {
     return (event: OrderEvent): EventFrame => {
-      let result = execute({ ...args, rootValue: event }) as ExecutionResult;
+      // Untraced: it runs once per event for the whole cohort, outside any request or message.
+      let result = untraced(() => execute({ ...args, rootValue: event })) as ExecutionResult;
       if (result instanceof Promise) {
         void result.catch(() => {});
         result = { data: null, errors: [new GraphQLError("subscription fields must be sync")] };

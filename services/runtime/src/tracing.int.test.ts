@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createStreamConsumer, type Handler } from "./consumer.ts";
 import { type Publication, publishWithAck } from "./publish.ts";
 import { createRedis, serverOf } from "./redis.ts";
-import { setMessagingServer, withProducerSpans } from "./tracing.ts";
+import { setMessagingServer, untraced, withProducerSpans } from "./tracing.ts";
 
 const exporter = new InMemorySpanExporter();
 const redis = createRedis(inject("redisUrl"), "commands", "tracing-test");
@@ -190,5 +190,21 @@ describe("trace context through stream entries", () => {
     expect(process?.parentSpanContext).toBeUndefined();
     expect(process?.links).toEqual([]);
     expect(await redis.xlen(keys.partition(0).deadLetter)).toBe(0);
+  });
+
+  it("records no span started inside untraced work, and the spans around it as usual", async () => {
+    const tracer = trace.getTracer("test");
+    const outer = tracer.startSpan("outer", { attributes: { "app.order.id": "untraced" } });
+    const value = context.with(trace.setSpan(context.active(), outer), () =>
+      untraced(() => {
+        const inner = tracer.startSpan("inner", { attributes: { "app.order.id": "untraced" } });
+        const isRecording = inner.isRecording();
+        inner.end();
+        return isRecording;
+      }),
+    );
+    outer.end();
+    expect(value).toBe(false);
+    expect(spansOf("untraced").map((span) => span.name)).toEqual(["outer"]);
   });
 });

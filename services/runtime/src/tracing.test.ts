@@ -1,6 +1,6 @@
 import { createEvent } from "@conveyor/contract";
 import { describe, expect, it } from "vitest";
-import { isTracingOff, withConsumerSpan, withProducerSpans } from "./tracing.ts";
+import { isTracingOff, untraced, withConsumerSpan, withProducerSpans } from "./tracing.ts";
 
 describe("tracing with no telemetry SDK registered", () => {
   it("is off, hands handlers a no-op span and publishes events without trace context", async () => {
@@ -27,7 +27,8 @@ describe("tracing with no telemetry SDK registered", () => {
         return withProducerSpans([event], async (stamped) => stamped);
       },
     );
-    const { traceparent, ...untraced } = event;
-    expect(published).toEqual([untraced]);
+    const { traceparent, ...withoutContext } = event;
+    expect(published).toEqual([withoutContext]);
+    expect(untraced(() => 42)).toBe(42);
   });
 });

@@ -12,6 +12,7 @@ import {
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
+import { suppressTracing } from "@opentelemetry/core";
 
 const TRACER_NAME = "@conveyor/runtime";
 const tracer = trace.getTracer(TRACER_NAME);
@@ -254,6 +255,17 @@ export async function withConsumerSpan<T>(
   } finally {
     span.end();
   }
+}
+
+/**
+ * Runs `work` with tracing suppressed: spans started inside it are not recorded, so not exported.
+ * For work done outside any request or message on behalf of many (a subscription's shared
+ * execution per event), where an instrumentation would otherwise start a one-span trace of its
+ * own each time, in no order's trace.
+ */
+export function untraced<T>(work: () => T): T {
+  if (isTracingOff()) return work();
+  return context.with(suppressTracing(context.active()), work);
 }
 
 /** The trace id of the active span, or undefined when nothing is traced. */
