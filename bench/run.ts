@@ -8,7 +8,8 @@
  * Flags: --quick (small and short, checks only that every section works), --json,
  * --only ceiling,services,e2e,slow,fanout,cluster, --tracing off,on (the e2e runs), --profile DIR
  * (V8 CPU profiles of every service process), --out FILE (also write the JSON there),
- * --otlp-sink count|decode (what the e2e's in-process OTLP receiver does with the spans).
+ * --otlp-sink count|decode (what the e2e's in-process OTLP receiver does with the spans),
+ * --gateway-node-args="…" (extra Node flags for the gateway in (c) and (e), such as a heap limit).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -72,8 +73,12 @@ const { values: flags } = parseArgs({
     // `count`: the receiver stands for a collector on another machine and only counts spans;
     // `decode`: it decodes every span on the bench's cores, as the tests' receiver does.
     "otlp-sink": { type: "string", default: "count" },
+    // What a container's memory limit would set, for example: Node derives its heap limit from it.
+    "gateway-node-args": { type: "string", default: "" },
   },
 });
+
+const gatewayNodeArgs = flags["gateway-node-args"].split(" ").filter((arg) => arg.length > 0);
 
 /** Sizes and settings of a run: the full one, or the quick one CI runs. */
 const plan = flags.quick
@@ -359,6 +364,7 @@ try {
             profileDir: flags.profile
               ? `${flags.profile}/e2e-${tracing ? "traced" : "plain"}`
               : undefined,
+            gatewayNodeArgs,
           },
           { gateway: { PLACE_ORDER_RATE_LIMIT: "0" } },
         );
@@ -502,6 +508,7 @@ try {
           redisUrl: redisServer.url,
           prefix: "bench:fanout:",
           profileDir: flags.profile ? `${flags.profile}/fanout` : undefined,
+          gatewayNodeArgs,
         },
         { gateway: { PLACE_ORDER_RATE_LIMIT: "0" } },
       );

@@ -31,6 +31,8 @@ export interface LaunchOptions {
   otlpEndpoint?: string | undefined;
   /** Write a V8 CPU profile of every process into this directory (`--cpu-prof`). */
   profileDir?: string | undefined;
+  /** Extra Node flags for the gateway's process (a heap limit, say). */
+  gatewayNodeArgs?: readonly string[] | undefined;
 }
 
 /** The settings every app gets in a bench: quiet logs, no rate limits, huge stock. */
@@ -72,6 +74,7 @@ export async function launch(
     nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${dir}`);
   }
   const isGateway = app === "gateway";
+  if (isGateway) nodeArgs.push(...(options.gatewayNodeArgs ?? []));
   const port = await freePort();
   const child = await spawnService({
     name: label,
