@@ -10,7 +10,7 @@ const RECENT_FRAMES = 256;
  * Members served in one turn of the event loop. A cohort of thousands hands its events out over
  * several turns, so requests (placeOrder) are served in between instead of waiting for the whole
  * fan-out; each member still gets its events in order. At 1,000 members, 256 per turn put
- * placeOrder's p99 at 3× the one-subscriber run, 64 at under 2× (docs/benchmarks.md).
+ * placeOrder's p99 at about 3× the one-subscriber run, 64 at 1.75–4× (docs/benchmarks.md).
  */
 const MEMBERS_PER_TURN = 64;
 
@@ -18,7 +18,7 @@ const MEMBERS_PER_TURN = 64;
  * The least time between the starts of two rounds. Each round costs one socket write per member
  * whatever it holds, so a large cohort waits this long to gather the events of several feed
  * reads: at 1,000 members and 80 events/s, 4.4 µs of gateway CPU per frame instead of 9.5, for
- * 50 ms more of delivery lag. An event after a quiet spell goes out at once.
+ * at most 50 ms more of delivery lag. An event after a quiet spell goes out at once.
  */
 const ROUND_INTERVAL_MS = 50;
 
